@@ -1,0 +1,46 @@
+// Command-line parsing shared by every server. Common flags: --port, --bind, --backlog,
+// --help. A variant declares which of the optional flags (--backend, --threads, --edge)
+// it understands; any other flag is a usage error (exit status 2).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol.hpp"
+
+namespace rot13 {
+
+struct server_spec {
+    std::string_view program = {};     // e.g. "rot13-select"
+    std::string_view description = {}; // one line: what the variant demonstrates
+    bool takes_backend = false;    // --backend NAME
+    std::string_view backend_help = {};// e.g. "select|poll|epoll (default: libevent's choice)"
+    bool takes_threads = false;    // --threads N
+    std::string_view threads_help = {};
+    bool takes_edge = false;       // --edge
+};
+
+struct server_options {
+    std::string bind = "127.0.0.1";
+    std::uint16_t port = default_port;
+    int backlog = 4096;            // listen() caps this at net.core.somaxconn
+    std::string backend;           // empty: the variant's default
+    int threads = 0;               // 0: the variant's default
+    bool edge = false;
+    bool help = false;
+};
+
+// Parses args (without argv[0]). Throws usage_error on a bad or unknown flag.
+server_options parse_server_options(std::span<const std::string_view> args, const server_spec& spec);
+
+// The usage text for --help.
+std::string server_usage(const server_spec& spec);
+
+// For main(): parses argv; prints usage and exits 0 on --help, prints the error and the
+// usage on stderr and exits 2 on a usage error.
+server_options parse_server_options_or_exit(int argc, char** argv, const server_spec& spec);
+
+}  // namespace rot13
