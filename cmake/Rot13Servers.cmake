@@ -1,15 +1,17 @@
-# rot13_add_server(NAME SOURCES src... [LIBS lib...] [BACKENDS b...] [CAP text])
+# rot13_add_server(NAME SOURCES src... [LIBS lib...] [BACKENDS b...] [CONFIGS label:flag...] [CAP text])
 #
 # Makes build/bin/rot13-NAME from one self-contained server file plus rot13_common, and
 # registers it with the conformance suite (tests/conformance). BACKENDS lists the values
 # of --backend to test separately: each backend becomes its own conformance target. CAP
 # names a documented hard connection limit (e.g. "FD_SETSIZE"): the conformance suite then
-# accepts that extra connections are refused cleanly instead of served.
+# accepts that extra connections are refused cleanly instead of served. CONFIGS adds
+# conformance targets run with an extra flag, e.g. CONFIGS edge:--edge tests
+# `rot13-epoll --edge` as the target "epoll/edge".
 #
 # rot13_skip_server(NAME REASON) records a variant that is not built here and why; the
 # summary printed at the end of configure lists both.
 function(rot13_add_server NAME)
-  cmake_parse_arguments(ARG "" "CAP" "SOURCES;LIBS;BACKENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "CAP" "SOURCES;LIBS;BACKENDS;CONFIGS" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "rot13_add_server(${NAME}): SOURCES is required")
   endif()
@@ -18,6 +20,7 @@ function(rot13_add_server NAME)
   target_link_libraries(${target} PRIVATE rot13_common ${ARG_LIBS})
   set_property(GLOBAL APPEND PROPERTY ROT13_SERVERS ${NAME})
   set_property(GLOBAL PROPERTY ROT13_SERVER_${NAME}_BACKENDS "${ARG_BACKENDS}")
+  set_property(GLOBAL PROPERTY ROT13_SERVER_${NAME}_CONFIGS "${ARG_CONFIGS}")
   set_property(GLOBAL PROPERTY ROT13_SERVER_${NAME}_CAP "${ARG_CAP}")
 endfunction()
 
