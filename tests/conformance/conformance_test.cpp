@@ -1,0 +1,422 @@
+// The conformance suite: every server variant must pass every case here (docs/protocol.md).
+// Each case starts the real server binary with --port 0 and talks to it over real sockets.
+//
+// Run by ctest once per server target, e.g.
+//   rot13-conformance --server build/bin/rot13-select [--arg --backend --arg poll] [--cap FD_SETSIZE]
+// A server that exits 77 before its readiness line ("mechanism unavailable here") makes
+// every case a skip, never a pass.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "client.hpp"
+#include "server_process.hpp"
+
+namespace {
+
+using namespace rot13::test;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+struct suite_config {
+    std::string server;
+    std::vector<std::string> args;
+    std::string cap;  // non-empty: the server documents a hard connection cap
+};
+suite_config config;
+
+class Conformance : public ::testing::Test {
+protected:
+    void SetUp() override { start(); }
+
+    void start(std::optional<long> nofile_limit = std::nullopt) {
+        if (config.server.empty()) GTEST_FAIL() << "no --server given";
+        server_ = std::make_unique<server_process>(
+            launch_options{.binary = config.server, .args = config.args, .nofile_limit = nofile_limit});
+        if (server_->unavailable()) GTEST_SKIP() << config.server << " says its mechanism is unavailable here";
+    }
+
+    std::uint16_t port() const { return server_->port(); }
+
+    // One request/reply round trip on a fresh connection: proves the server still serves.
+    void expect_serves_new_client() {
+        auto c = client::connect_to(port());
+        c.send_all("still alive?\n");
+        EXPECT_EQ(c.read_exactly(13), "fgvyy nyvir?\n");
+    }
+
+    std::unique_ptr<server_process> server_;
+};
+
+// Random bytes without '\n', drawn from letters and from everything else.
+std::string random_line_bytes(std::mt19937& rng, std::size_t n) {
+    std::string s(n, '\0');
+    for (auto& c : s) {
+        do c = static_cast<char>(rng() & 0xff);
+        while (c == '\n');
+    }
+    return s;
+}
+
+TEST_F(Conformance, PrintsReadinessLineWithBoundAddressAndPort) {
+    EXPECT_EQ(server_->readiness_line(), "listening on 127.0.0.1:" + std::to_string(port()));
+    EXPECT_NE(port(), 0);
+}
+
+TEST_F(Conformance, RepliesWithRot13OfOneLine) {
+    auto c = client::connect_to(port());
+    c.send_all("Hello, World!\n");
+    EXPECT_EQ(c.read_exactly(14), "Uryyb, Jbeyq!\n");
+}
+
+TEST_F(Conformance, PassesEveryNonLetterByteThroughUnchanged) {
+    std::string line;
+    for (int b = 0; b < 256; ++b)
+        if (b != '\n') line += static_cast<char>(b);
+    line += '\n';
+    auto c = client::connect_to(port());
+    c.send_all(line);
+    std::string expected = expected_replies(line);
+    ASSERT_EQ(expected.size(), 256u);
+    EXPECT_EQ(c.read_exactly(expected.size()), expected);
+}
+
+TEST_F(Conformance, AnswersThreeThousandPipelinedLinesInOrder) {
+    std::mt19937 rng(1);
+    std::string input;
+    for (int i = 0; i < 3000; ++i) input += "line " + std::to_string(i) + " " + random_line_bytes(rng, rng() % 100) + "\n";
+    auto c = client::connect_to(port());
+    // One write: every line is in flight before the first reply is read.
+    std::thread writer([&] { c.send_all(input, 20s); });
+    std::string expected = expected_replies(input);
+    std::string got;
+    try {
+        got = c.read_exactly(expected.size(), 20s);
+    } catch (const client_error& e) {
+        writer.join();
+        FAIL() << e.what();
+    }
+    writer.join();
+    EXPECT_TRUE(got == expected) << "replies differ from the expected stream of " << expected.size() << " bytes";
+}
+
+TEST_F(Conformance, SplitsA40000ByteLineIntoMaxLinePieces) {
+    std::mt19937 rng(2);
+    std::string input = random_line_bytes(rng, 40000) + "\n";
+    auto c = client::connect_to(port());
+    c.send_all(input);
+    std::string got = c.read_exactly(40000 + 3, 20s);
+    // 16384 + '\n', 16384 + '\n', 7232 + '\n'.
+    EXPECT_EQ(got[16384], '\n');
+    EXPECT_EQ(got[2 * 16384 + 1], '\n');
+    EXPECT_TRUE(got == expected_replies(input)) << "the split pieces differ from rot13 of the input";
+}
+
+TEST_F(Conformance, AnswersALineOfExactlyMaxLineBytesThenAnEmptyLine) {
+    // The 16384th byte ends the line by itself, so the '\n' that follows is an empty line.
+    std::string input(16384, 'a');
+    input += '\n';
+    auto c = client::connect_to(port());
+    c.send_all(input);
+    EXPECT_EQ(c.read_exactly(16384 + 2, 10s), std::string(16384, 'n') + "\n\n");
+}
+
+TEST_F(Conformance, AssemblesALineTrickledOneBytePerWrite) {
+    auto c = client::connect_to(port());
+    const std::string line = "Trickled, one byte at a time!\n";
+    for (char ch : line) {
+        c.send_all(std::string_view(&ch, 1));
+        std::this_thread::sleep_for(2ms);  // each byte its own segment (TCP_NODELAY is set)
+    }
+    EXPECT_EQ(c.read_exactly(line.size()), expected_replies(line));
+}
+
+TEST_F(Conformance, DropsThePartialLineAtEofAndFlushesCompleteOnes) {
+    auto c = client::connect_to(port());
+    c.send_all("complete\nno newline here");
+    c.shutdown_write();
+    EXPECT_EQ(c.read_until_eof(10s), "pbzcyrgr\n");
+}
+
+TEST_F(Conformance, ServesTwoHundredConcurrentClients) {
+    constexpr int n = 200;
+    std::vector<client> clients;
+    for (int i = 0; i < n; ++i) clients.push_back(client::connect_to(port()));
+    // Every client sends before any reads: all 200 requests are outstanding at once.
+    for (int i = 0; i < n; ++i) clients[i].send_all("client " + std::to_string(i) + "\n");
+    // Read with poll() over all of them, closing each as it completes, so that a design
+    // that serves a bounded number at a time (a thread pool) can move on to queued ones.
+    std::vector<std::string> got(n);
+    std::vector<bool> done(n, false);
+    int remaining = n;
+    const auto deadline = clock_type::now() + 30s;
+    while (remaining > 0 && clock_type::now() < deadline) {
+        std::vector<pollfd> fds;
+        std::vector<int> index;
+        for (int i = 0; i < n; ++i)
+            if (!done[i]) {
+                fds.push_back({clients[i].fd(), POLLIN, 0});
+                index.push_back(i);
+            }
+        if (::poll(fds.data(), fds.size(), 200) <= 0) continue;
+        for (std::size_t k = 0; k < fds.size(); ++k) {
+            if (!fds[k].revents) continue;
+            int i = index[k];
+            char buf[256];
+            ssize_t r = ::recv(clients[i].fd(), buf, sizeof(buf), 0);
+            if (r <= 0) {
+                done[i] = true;
+                --remaining;
+                continue;
+            }
+            got[i].append(buf, static_cast<std::size_t>(r));
+            if (got[i].back() == '\n') {
+                done[i] = true;
+                --remaining;
+                clients[i].shutdown_write();
+            }
+        }
+    }
+    int correct = 0;
+    for (int i = 0; i < n; ++i)
+        if (got[i] == expected_replies("client " + std::to_string(i) + "\n")) ++correct;
+    EXPECT_EQ(correct, n) << "clients that got their correct reply within 30 s";
+}
+
+TEST_F(Conformance, SurvivesClientsThatResetWithRepliesPending) {
+    // The book's bufferevent server dies of SIGPIPE here: clients send many lines, stop
+    // reading, half-close and then reset, so the server writes to dead connections.
+    std::mt19937 rng(3);
+    std::string burst;
+    while (burst.size() < 256 * 1024) burst += random_line_bytes(rng, 100) + "\n";
+    for (int round = 0; round < 3; ++round) {
+        std::vector<client> clients;
+        for (int i = 0; i < 20; ++i) clients.push_back(client::connect_to(port()));
+        for (auto& c : clients) c.send_some(burst);
+        std::this_thread::sleep_for(20ms);  // let the server start replying
+        for (auto& c : clients) c.shutdown_write();
+        for (auto& c : clients) c.reset();
+    }
+    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(server_->running()) << "the server died";
+    expect_serves_new_client();
+}
+
+TEST_F(Conformance, KeepsMemoryBoundedForAClientThatNeverReads) {
+    const long rss_before = tree_rss_kb(server_->pid());
+    std::mt19937 rng(4);
+    std::string chunk;
+    while (chunk.size() < 1024 * 1024) chunk += random_line_bytes(rng, 1000) + "\n";
+    // 64 whole chunks (a little over 64 MiB), so that the stream ends with a complete line.
+    const std::size_t total = 64 * chunk.size();
+
+    auto c = client::connect_to(port());
+    // Phase 1: send without reading until the server stops taking bytes for 1 s.
+    std::size_t sent = 0;
+    auto last_progress = clock_type::now();
+    while (sent < total && clock_type::now() - last_progress < 1s) {
+        std::size_t offset = sent % chunk.size();
+        std::size_t n = c.send_some(std::string_view(chunk).substr(offset, std::min(chunk.size() - offset, total - sent)));
+        if (n > 0) {
+            sent += n;
+            last_progress = clock_type::now();
+        } else {
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    const long rss_during = tree_rss_kb(server_->pid());
+    RecordProperty("sent_before_stall_bytes", std::to_string(sent));
+    RecordProperty("rss_growth_kb", std::to_string(rss_during - rss_before));
+    EXPECT_LT(sent, total) << "the server kept reading 64 MiB from a client that never reads";
+    EXPECT_GT(sent, 2u * 1024 * 1024) << "the server stopped reading long before its 1 MiB output limit";
+    EXPECT_LT(rss_during - rss_before, 16 * 1024) << "server RSS grew from " << rss_before << " KiB to "
+                                                  << rss_during << " KiB";
+
+    // Phase 2: read everything while sending the rest: backpressure must release.
+    std::string expected_chunk = expected_replies(chunk);
+    ASSERT_EQ(expected_chunk.size(), chunk.size());  // every chunk ends with '\n'
+    std::size_t received = 0;
+    bool matches = true;
+    const auto deadline = clock_type::now() + 60s;
+    char buf[65536];
+    while (received < total && clock_type::now() < deadline) {
+        if (sent < total) {
+            std::size_t offset = sent % chunk.size();
+            sent += c.send_some(std::string_view(chunk).substr(offset, std::min(chunk.size() - offset, total - sent)));
+        }
+        pollfd p{c.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 10) <= 0) continue;
+        ssize_t r = ::recv(c.fd(), buf, sizeof(buf), 0);
+        if (r <= 0) break;
+        for (ssize_t i = 0; i < r && matches; ++i)
+            matches = buf[i] == expected_chunk[(received + static_cast<std::size_t>(i)) % expected_chunk.size()];
+        received += static_cast<std::size_t>(r);
+    }
+    EXPECT_EQ(received, total) << "replies received after the client started reading";
+    EXPECT_TRUE(matches) << "reply bytes differ from rot13 of the input";
+}
+
+// Opens `n` connections at once, sends one line on each and waits for each to end in a
+// correct reply (served) or a clean close (EOF or reset: refused). Returns {served, refused}.
+std::pair<int, int> open_many_and_ask(std::uint16_t server_port, int n, std::chrono::seconds limit) {
+    std::vector<rot13::unique_fd> fds;
+    for (int i = 0; i < n; ++i) fds.emplace_back(start_connect(server_port));
+    const std::string line = "many connections\n";
+    const std::string reply = expected_replies(line);
+    std::vector<std::size_t> sent(n, 0);
+    std::vector<std::string> got(n);
+    std::vector<int> state(n, 0);  // 0 pending, 1 served, 2 refused, 3 wrong
+    int open = n;
+    const auto deadline = clock_type::now() + limit;
+    while (open > 0 && clock_type::now() < deadline) {
+        std::vector<pollfd> polled;
+        std::vector<int> index;
+        for (int i = 0; i < n; ++i)
+            if (state[i] == 0) {
+                short events = sent[i] < line.size() ? POLLOUT : POLLIN;
+                polled.push_back({fds[i].get(), static_cast<short>(events | POLLIN), 0});
+                index.push_back(i);
+            }
+        if (::poll(polled.data(), polled.size(), 200) <= 0) continue;
+        for (std::size_t k = 0; k < polled.size(); ++k) {
+            int i = index[k];
+            if (polled[k].revents & (POLLOUT)) {
+                ssize_t w = ::send(fds[i].get(), line.data() + sent[i], line.size() - sent[i], MSG_NOSIGNAL);
+                if (w > 0) sent[i] += static_cast<std::size_t>(w);
+            }
+            if (polled[k].revents & (POLLIN | POLLHUP | POLLERR)) {
+                char buf[256];
+                ssize_t r = ::recv(fds[i].get(), buf, sizeof(buf), 0);
+                if (r > 0) {
+                    got[i].append(buf, static_cast<std::size_t>(r));
+                    if (got[i].size() >= reply.size()) {
+                        state[i] = got[i] == reply ? 1 : 3;
+                        --open;
+                        fds[i].reset();  // done: free the server's slot
+                    }
+                } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+                    state[i] = 2;
+                    --open;
+                }
+            }
+        }
+    }
+    int served = static_cast<int>(std::count(state.begin(), state.end(), 1));
+    int refused = static_cast<int>(std::count(state.begin(), state.end(), 2));
+    int wrong = static_cast<int>(std::count(state.begin(), state.end(), 3));
+    EXPECT_EQ(wrong, 0) << "connections that got a wrong reply";
+    EXPECT_EQ(open, 0) << "connections neither served nor refused within the time limit";
+    return {served, refused};
+}
+
+TEST_F(Conformance, ServesFifteenHundredConnectionsOrRefusesPastItsCap) {
+    auto [served, refused] = open_many_and_ask(port(), 1500, 30s);
+    RecordProperty("served", served);
+    RecordProperty("refused", refused);
+    if (config.cap.empty()) {
+        EXPECT_EQ(served, 1500) << "an uncapped design must serve every connection (" << refused << " refused)";
+    } else {
+        // A capped design may refuse, but only cleanly, and must serve up to its cap.
+        EXPECT_EQ(served + refused, 1500);
+        EXPECT_GE(served, 900) << "served far fewer than the documented cap (" << config.cap << ")";
+    }
+    ASSERT_TRUE(server_->running());
+    expect_serves_new_client();
+}
+
+TEST_F(Conformance, RefusesConnectionsWithoutSpinningWhenOutOfFileDescriptors) {
+    // Restart the server with only 64 descriptors: accept() then fails with EMFILE while
+    // connections wait in the backlog. A naive level-triggered loop spins at 100% CPU.
+    server_.reset();
+    start(64);
+    if (IsSkipped()) return;
+    std::vector<rot13::unique_fd> fds;
+    for (int i = 0; i < 100; ++i) fds.emplace_back(start_connect(port()));
+    std::this_thread::sleep_for(300ms);
+    const double cpu_before = tree_cpu_seconds(server_->pid());
+    std::this_thread::sleep_for(1s);
+    const double cpu_used = tree_cpu_seconds(server_->pid()) - cpu_before;
+    RecordProperty("cpu_ms_while_out_of_fds", std::to_string(static_cast<int>(cpu_used * 1000)));
+    EXPECT_LT(cpu_used, 0.25) << "the server burned CPU while it could not accept (busy loop on EMFILE?)";
+    fds.clear();
+    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(server_->running());
+    expect_serves_new_client();
+}
+
+TEST_F(Conformance, ExitsZeroWithinOneSecondOnSigterm) {
+    // With an idle client and a client mid-line connected: shutdown must not wait for them.
+    auto idle = client::connect_to(port());
+    auto busy = client::connect_to(port());
+    busy.send_all("half a li");
+    expect_serves_new_client();
+    auto status = server_->signal_and_wait(SIGTERM, 1000ms);
+    ASSERT_TRUE(status.has_value()) << "still running 1 s after SIGTERM";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
+    // Forked children would outlive the server in its process group.
+    auto deadline = clock_type::now() + 500ms;
+    while (!live_processes_in_group(server_->pid()).empty() && clock_type::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(live_processes_in_group(server_->pid()).empty()) << "left processes behind";
+}
+
+TEST_F(Conformance, ExitsZeroWithinOneSecondOnSigint) {
+    auto idle = client::connect_to(port());
+    auto status = server_->signal_and_wait(SIGINT, 1000ms);
+    ASSERT_TRUE(status.has_value()) << "still running 1 s after SIGINT";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
+}
+
+// Runs the binary with args and returns {exit status, stdout + stderr}.
+std::pair<int, std::string> run_command(const std::vector<std::string>& args) {
+    std::string command = config.server;
+    for (const auto& a : args) command += " '" + a + "'";
+    command += " 2>&1";
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buf[512];
+    while (std::size_t n = std::fread(buf, 1, sizeof(buf), pipe)) output.append(buf, n);
+    int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST(ConformanceCli, HelpPrintsUsageAndExitsZero) {
+    auto [code, output] = run_command({"--help"});
+    EXPECT_EQ(code, 0);
+    EXPECT_NE(output.find("usage:"), std::string::npos) << output;
+    EXPECT_NE(output.find("--port"), std::string::npos) << output;
+}
+
+TEST(ConformanceCli, UnknownFlagIsAUsageErrorWithExitTwo) {
+    auto [code, output] = run_command({"--no-such-flag"});
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(output.find("--no-such-flag"), std::string::npos) << output;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--server" && i + 1 < argc) config.server = argv[++i];
+        else if (arg == "--arg" && i + 1 < argc) config.args.push_back(argv[++i]);
+        else if (arg == "--cap" && i + 1 < argc) config.cap = argv[++i];
+        else {
+            std::fprintf(stderr, "usage: %s --server BINARY [--arg ARG]... [--cap TEXT] [gtest flags]\n", argv[0]);
+            return 2;
+        }
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    return RUN_ALL_TESTS();
+}
