@@ -1,0 +1,63 @@
+# Shared by scripts/test.sh and scripts/bench.sh: package checks, the build, Python.
+# Source it; it does nothing by itself.
+
+ROT13_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian/Ubuntu packages the build, the tests and the charts need.
+ROT13_PACKAGES=(cmake g++ make pkg-config libevent-dev libboost-dev nlohmann-json3-dev liburing-dev
+                libgtest-dev libbenchmark-dev zlib1g-dev python3-matplotlib python3-numpy python3-pytest)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs the missing packages with apt-get when run as root; otherwise prints the exact
+# command to run and fails.
+ensure_packages() {
+    local missing=() pkg
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        log "not a Debian/Ubuntu system: make sure these are installed: ${ROT13_PACKAGES[*]}"
+        return 0
+    fi
+    for pkg in "${ROT13_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    fi
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Configures and builds build/ (Release by default). Extra arguments go to cmake.
+build_tree() {
+    local dir="$ROT13_ROOT/build"
+    log "configuring $dir"
+    cmake -S "$ROT13_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.configure.log" 2>&1 \
+        || { cat "$dir.configure.log" >&2; die "cmake configure failed (log above)"; }
+    grep -E "^-- +(built|skipped) " "$dir.configure.log" >&2 || true
+    log "building ($(nproc) jobs)"
+    cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
+    [ "${PIPESTATUS[0]}" -eq 0 ] || die "build failed"
+}
+
+# Prints the path of a Python 3 that has numpy and matplotlib, preferring the
+# distribution's /usr/bin/python3 (other interpreters on PATH may lack the packages).
+find_python() {
+    local candidate
+    for candidate in /usr/bin/python3 "$(command -v python3 2>/dev/null)"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        if "$candidate" -c 'import numpy, matplotlib' >/dev/null 2>&1; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "error: no Python 3 with numpy and matplotlib found (Debian: apt-get install python3-numpy python3-matplotlib)" >&2
+    return 1
+}
+
+# Raises the soft open-files limit to the hard one: the tests open 1,500+ sockets.
+raise_nofile_limit() {
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
