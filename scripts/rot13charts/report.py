@@ -1,0 +1,373 @@
+"""report.md for one results file: context, method, servers, failures, charts, claims, tables.
+
+write_report() draws every chart into DIR/charts/ and writes DIR/report.md linking them.
+The text is generated only from the file, so the same file gives the same report.
+"""
+
+import os
+
+from . import efficiency, idle, latency, metrics, plotting, stats, throughput
+from .results import families
+
+# The comparisons the chapter asks about, as (first, second) series labels: "is first
+# faster than second?". Pairs whose servers are not both in the file are left out.
+CLAIM_PAIRS = [
+    ("threads", "fork"), ("threadpool", "threads"), ("epoll", "threads"),
+    ("poll", "select"), ("epoll", "poll"), ("epoll", "select"), ("kqueue", "poll"),
+    ("libevent-event/epoll", "epoll"), ("libevent-event/kqueue", "kqueue"),
+    ("libevent-bufferevent/epoll", "libevent-event/epoll"),
+    ("libevent-event/poll", "libevent-event/select"), ("libevent-event/epoll", "libevent-event/poll"),
+    ("libevent-bufferevent/poll", "libevent-bufferevent/select"),
+    ("libevent-bufferevent/epoll", "libevent-bufferevent/poll"),
+    ("asio", "epoll"), ("io_uring", "epoll"),
+]
+CLAIM_METRICS = (metrics.THROUGHPUT, metrics.P99, metrics.CPU_PER_LINE)
+
+# Below this much server CPU time in the window, the 10 ms clock tick makes CPU per line
+# coarse (rot13-bench's summary table marks such figures with "~").
+COARSE_CPU_S = 0.2
+
+SECTIONS = (("throughput", "Throughput"), ("latency", "Latency"), ("idle", "Idle connections"),
+            ("efficiency", "CPU and memory"))
+
+
+def md(text):
+    """A value made safe for a Markdown table cell."""
+    if text is None:
+        return "n/a"
+    return str(text).replace("|", "\\|").replace("\n", " ").strip() or "n/a"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _value(obj, *path):
+    for key in path:
+        if not isinstance(obj, dict) or obj.get(key) is None:
+            return None
+        obj = obj[key]
+    if isinstance(obj, dict):
+        return ", ".join(f"{k} {md(v)}" for k, v in obj.items() if v is not None) or None
+    if isinstance(obj, list):
+        return "–".join(str(v) for v in obj)
+    return obj
+
+
+# ---- charts ------------------------------------------------------------------------------
+
+def draw_charts(results, out_dir):
+    """Every chart the file's families call for, in report order."""
+    styles = plotting.Styles(results.series)
+    context = results.context
+    charts = []
+    for family in families(results.cells):
+        if family.mode == "open":
+            makers = (latency.offered_load_chart, efficiency.cpu_chart)
+        elif family.sweep == "connections":
+            makers = (throughput.throughput_chart, latency.p99_chart, latency.spectrum_chart,
+                      efficiency.cpu_chart, efficiency.rss_chart)
+        elif family.sweep == "idle":
+            makers = (idle.idle_chart, efficiency.rss_chart)
+        else:
+            makers = (throughput.throughput_chart, latency.p99_chart, efficiency.cpu_chart)
+        for make in makers:
+            chart = make(family, styles, out_dir, context)
+            if chart is not None:
+                charts.append(chart)
+    return charts
+
+
+# ---- claims ------------------------------------------------------------------------------
+
+def claim_sentence(metric, first, a, second, b):
+    """By the claims rule (stats.compare) about cells a and b: (verdict, text), where the
+    text is a sentence for a difference, "first vs second (numbers)" for none, and None
+    without intervals."""
+    fa, fb = metrics.cell_figure(a, metric), metrics.cell_figure(b, metric)
+    verdict = stats.compare(fa.estimate, fb.estimate, metric.higher_is_better)
+    if verdict == stats.FIRST_BETTER:
+        return verdict, f"**{first}** {metric.better_phrase} **{second}** ({fa.format(metric)} vs {fb.format(metric)})."
+    if verdict == stats.SECOND_BETTER:
+        return verdict, f"**{second}** {metric.better_phrase} **{first}** ({fb.format(metric)} vs {fa.format(metric)})."
+    if verdict == stats.NO_DIFFERENCE:
+        return verdict, f"{first} vs {second} ({fa.format(metric)} vs {fb.format(metric)})"
+    return verdict, None
+
+
+def best_sentence(metric, cells):
+    """"X has the best throughput; measurably better than A, B; no measurable difference from C"."""
+    rated = [(c, metrics.cell_figure(c, metric).estimate) for c in cells]
+    rated = [(c, e) for c, e in rated if e is not None and e.has_interval]
+    if len(rated) < 2:
+        return None
+    best, best_e = (max if metric.higher_is_better else min)(rated, key=lambda ce: ce[1].median)
+    worse, same = [], []
+    for c, e in rated:
+        if c is best:
+            continue
+        verdict = stats.compare(best_e, e, metric.higher_is_better)
+        (worse if verdict == stats.FIRST_BETTER else same).append(c.series.label)
+    text = f"Best {metric.title}: **{best.series.label}** ({metrics.format_value(metric, best_e)})"
+    if worse and not same and len(worse) > 2:
+        text += f"; measurably better than all {len(worse)} others"
+    elif worse:
+        text += f"; measurably better than {', '.join(worse)}"
+    if same:
+        text += f"; no measurable difference from {', '.join(same)}"
+    return text + "."
+
+
+def claims(results):
+    """Markdown lines: per load point, the best series and the chapter's pairs."""
+    by_load = {}
+    for c in results.cells:
+        if c.ok_runs:
+            by_load.setdefault(c.load, {})[c.series.label] = c
+    lines = []
+    for load in sorted(by_load, key=lambda lp: lp.sort_key()):
+        cells = by_load[load]
+        sentences = []
+        # In an open loop the throughput is the offered rate: nothing to compare.
+        chosen = [m for m in CLAIM_METRICS if not (load.mode == "open" and m is metrics.THROUGHPUT)]
+        for metric in chosen:
+            best = best_sentence(metric, list(cells.values()))
+            if best:
+                sentences.append(best)
+        for metric in chosen:
+            same = []
+            for first, second in CLAIM_PAIRS:
+                if first in cells and second in cells:
+                    verdict, text = claim_sentence(metric, first, cells[first], second, cells[second])
+                    if verdict == stats.NO_DIFFERENCE:
+                        same.append(text)
+                    elif text:
+                        sentences.append(text)
+            if same:
+                sentences.append(f"No measurable difference in {metric.title}: {'; '.join(same)}.")
+        if sentences:
+            lines.append(f"### {load.describe()}\n")
+            lines += [f"- {s}" for s in sentences]
+            lines.append("")
+    return lines
+
+
+# ---- the report ------------------------------------------------------------------------------
+
+def context_table(results):
+    ctx, suite = results.context, results.suite
+    rows = [
+        ("date", _value(ctx, "date")),
+        ("host", _value(ctx, "host")),
+        ("OS", _value(ctx, "os")),
+        ("kernel", _value(ctx, "kernel")),
+        ("CPU", f"{_value(ctx, 'cpu_model') or 'n/a'}, {_value(ctx, 'cores') or 'n/a'} cores "
+                f"(allowed: {_value(ctx, 'cpus_allowed') or _value(ctx, 'allowed_cpus') or 'n/a'})"),
+        ("governor", _value(ctx, "governor")),
+        ("compiler", f"{_value(ctx, 'compiler') or 'n/a'}, {_value(ctx, 'build_type') or 'n/a'} "
+                     f"({_value(ctx, 'compiler_flags') or 'flags n/a'})"),
+        ("libraries", _value(ctx, "libraries")),
+        ("git commit", _value(ctx, "git_commit")),
+        ("limits", _value(ctx, "limits")),
+        ("pinning", _value(ctx, "pinning")),
+        ("suite", f"{results.name} ({_value(suite, 'file') or 'file n/a'}), seed {_value(suite, 'seed') or 'n/a'}, "
+                  f"{_value(suite, 'repetitions') or 'n/a'} repetitions, {_value(suite, 'duration_s') or 'n/a'} s "
+                  f"window after {_value(suite, 'warmup_s') if _value(suite, 'warmup_s') is not None else 'n/a'} s "
+                  f"warm-up"),
+    ]
+    warnings = ctx.get("warnings")
+    if isinstance(warnings, list) and warnings:
+        rows.append(("harness warnings", "; ".join(str(w) for w in warnings)))
+    if isinstance(ctx.get("resumed"), list) and ctx["resumed"]:
+        rows.append(("resumed", f"{len(ctx['resumed'])} time(s)"))
+    return table(("", ""), rows)
+
+
+def method_lines(results):
+    sources = {metrics.cpu_us_per_line_source(r) for r in results.runs if r.status == "ok"} - {None}
+    cpu = ("the server's user + system CPU time during the measured window (children included) divided by the "
+           "lines answered in it")
+    if "lifetime" in sources:
+        cpu += ("; for runs without a window measurement, its whole-lifetime CPU time divided by the lines of "
+                "the window and the warm-up (an overestimate: startup and shutdown are included)")
+    ok = [r for r in results.runs if r.status == "ok"]
+    window_cpu = [(r.number("server", "cpu_measured_user_s") or 0) + (r.number("server", "cpu_measured_sys_s") or 0)
+                  for r in ok if r.number("server", "cpu_measured_sys_s") is not None]
+    coarse = sum(1 for c in window_cpu if c < COARSE_CPU_S)
+    if coarse:
+        cpu += (f". CPU time is counted in clock ticks (10 ms on Linux): {coarse} of {len(ok)} successful runs "
+                f"had less than {COARSE_CPU_S} s of server CPU in the window, so their CPU per line is coarse "
+                f"(±5% or worse); longer windows fix that")
+    return [
+        f"- Every figure is the **median over the repetitions** of a configuration (runs with status ok). "
+        f"The interval in brackets is a **95% bootstrap confidence interval** of that median "
+        f"({stats.BOOTSTRAP_RESAMPLES:,} resamples, fixed seed {stats.BOOTSTRAP_SEED}, so the report is "
+        f"reproducible); with fewer than {stats.MIN_REPETITIONS_FOR_CI} repetitions there is no interval.",
+        "- **Claims rule**: \"A is faster than B\" is written only where the two intervals do not overlap; "
+        "otherwise the report says \"no measurable difference\". Without intervals no claim is made.",
+        "- With n repetitions the interval cannot be wider than the range of the repetitions, and the true "
+        "median lies outside that range with probability 2·0.5ⁿ (25% for 3, 6% for 5): claims from 3 "
+        "repetitions are hints, not findings.",
+        f"- Latency is coordinated-omission corrected (measured from the intended send time in open loop). "
+        f"A percentile p is shown only when at least {metrics.TAIL_SAMPLES} samples lie beyond it, so **p99 "
+        f"needs {metrics.P99_MIN_SAMPLES:,} latency samples in every repetition**; otherwise it reads n/a.",
+        f"- **CPU per line**: {cpu}.",
+        f"- **RSS per connection**: growth of the server's resident memory (all its processes) under load "
+        f"over its idle size, divided by the connections (active + idle); only from "
+        f"{metrics.RSS_MIN_CONNECTIONS} connections up.",
+        "- Failed runs are excluded from the medians and listed below; on the charts a cross marks a "
+        "configuration whose runs all failed, a hollow red circle one where some failed or had errors.",
+    ]
+
+
+def servers_table(results):
+    rows = []
+    caps = {}
+    for v in results.context.get("variants") or []:
+        if isinstance(v, dict) and v.get("name"):
+            caps[v["name"]] = v.get("cap")
+    for s in results.series:
+        runs = [r for r in results.runs if r.series == s]
+        configs = len({r.load for r in runs})
+        rows.append((s.server, s.backend or "–", s.variant or "custom command", configs,
+                     sum(r.status == "ok" for r in runs), sum(r.status == "failed" for r in runs),
+                     sum(r.status == "skipped" for r in runs), caps.get(s.variant or s.server) or "–"))
+    lines = [table(("server", "backend", "variant", "configurations", "runs ok", "failed", "skipped",
+                    "hard cap"), rows)]
+    not_built = [v for v in results.context.get("variants") or []
+                 if isinstance(v, dict) and v.get("built") is False]
+    if not_built:
+        lines.append("")
+        lines.append("Not built on this machine: " + "; ".join(
+            f"**{md(v.get('name'))}** ({md(v.get('reason'))})" for v in not_built) + ".")
+    return lines
+
+
+def problem_lines(results):
+    lines = []
+    failed = [r for r in results.runs if r.status == "failed"]
+    skipped = [r for r in results.runs if r.status == "skipped"]
+    erred = [r for r in results.runs if r.status == "ok" and (r.error_total or r.validation_failures)]
+    if not results.runs:
+        return ["The file has no runs yet (an interrupted suite? `rot13-bench run SUITE --out DIR --resume`)."]
+    notes = {}
+    for r in results.runs:
+        for note in r.data.get("notes") or []:
+            notes[str(note)] = notes.get(str(note), 0) + 1
+    note_lines = ["### Harness notes", ""] + [f"- {md(n)} ({k} run{'s' * (k != 1)})" for n, k in notes.items()] + [""]
+    if not (failed or skipped or erred):
+        return ["Every run finished with status ok and no errors.", ""] + (note_lines if notes else [])
+    if failed:
+        lines += [f"### Failed runs ({len(failed)})", "",
+                  table(("run", "server exit", "errors", "reason"),
+                        [(f"`{r.id}`", r.exit, _errors_text(r), r.reason) for r in failed]), ""]
+    if skipped:
+        groups = {}
+        for r in skipped:
+            groups.setdefault((r.series.label, r.reason), []).append(r)
+        lines += [f"### Skipped runs ({len(skipped)})", "",
+                  table(("server", "runs", "reason"), [(label, len(rs), reason)
+                                                      for (label, reason), rs in groups.items()]), ""]
+    if erred:
+        lines += [f"### Runs that finished with errors ({len(erred)})", "",
+                  "These count in the medians; their errors are part of the result (e.g. connections "
+                  "refused beyond a cap).", "",
+                  table(("run", "errors", "validation failures"),
+                        [(f"`{r.id}`", _errors_text(r), r.validation_failures) for r in erred]), ""]
+    return lines + (note_lines if notes else [])
+
+
+def _errors_text(run):
+    errors = run.errors
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(errors.items())) if errors else "none"
+
+
+def load_tables(results):
+    by_load = {}
+    for c in results.cells:
+        by_load.setdefault(c.load, []).append(c)
+    lines = []
+    for load in sorted(by_load, key=lambda lp: lp.sort_key()):
+        cells = by_load[load]
+        columns = [metrics.THROUGHPUT, metrics.P50, metrics.P99, metrics.CPU_PER_LINE, metrics.RSS_PER_CONNECTION]
+        if load.mode == "open":
+            columns.append(metrics.ACHIEVED)
+        rows = []
+        for c in cells:
+            runs = len(c.runs) - len(c.skipped_runs)
+            if runs:
+                figures = [metrics.cell_figure(c, m).format(m) for m in columns]
+                rows.append([c.series.label, f"{len(c.ok_runs)}/{runs}"] + figures)
+            else:
+                rows.append([c.series.label, "skipped"] + ["–"] * len(columns))
+        header = ["server", "runs ok", "throughput (lines/s)", "p50", "p99", "CPU/line", "RSS/conn"]
+        if load.mode == "open":
+            header.append("achieved/offered")
+        lines += [f"### {load.describe()}", "", table(header, rows), ""]
+    return lines
+
+
+def write_report(results, out_dir, results_link=None, micro=None):
+    """Draws the charts into out_dir/charts and writes out_dir/report.md; returns its path."""
+    chart_dir = os.path.join(out_dir, "charts")
+    charts = draw_charts(results, chart_dir)
+    runs = results.runs
+    counts = {s: sum(r.status == s for r in runs) for s in ("ok", "failed", "skipped")}
+    source = results_link or os.path.relpath(results.path, out_dir)
+    lines = [
+        f"# rot13bench report: {results.name}",
+        "",
+        f"Generated by `scripts/report` from [`{os.path.basename(results.path)}`]({source}): {len(runs)} runs "
+        f"({counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped) of "
+        f"{len(results.cells)} configurations, {len(results.series)} servers and backends. "
+        f"How to read the charts: docs/charts.md.",
+        "",
+        "## Machine, build and suite",
+        "",
+        context_table(results),
+        "",
+        "## How to read the numbers",
+        "",
+        *method_lines(results),
+        "",
+        "## Servers and backends",
+        "",
+        *servers_table(results),
+        "",
+        "## Failed, skipped and erroneous runs",
+        "",
+        *problem_lines(results),
+        "",
+        "## Charts",
+        "",
+    ]
+    if not charts:
+        lines += ["No chart: the file has no successful or failed run to draw.", ""]
+    number = 0
+    for section, heading in SECTIONS:
+        mine = [c for c in charts if c.section == section]
+        if not mine:
+            continue
+        lines += [f"### {heading}", ""]
+        for chart in mine:
+            number += 1
+            lines += [f"![{md(chart.title)}](charts/{chart.png})", "",
+                      f"*Figure {number}. {chart.caption}* ([SVG](charts/{chart.svg}))", ""]
+    if micro:
+        lines += ["### Micro-benchmarks", "", f"![event dispatch cost]({micro['png']})", "",
+                  f"*Cost of dispatching one event per mechanism (scripts/plot_micro.py); tables in "
+                  f"[{os.path.basename(micro['md'])}]({micro['md']}).*", ""]
+    claim_lines = claims(results)
+    lines += ["## Claims", "",
+              "By the claims rule above: a comparison is stated only where the 95% intervals do not overlap.", ""]
+    lines += claim_lines or ["No claim: no configuration has two servers with intervals (too few repetitions?).", ""]
+    lines += ["## Every configuration", "",
+              "Median [95% interval] over the successful repetitions; n/a says why a figure is missing.", ""]
+    lines += load_tables(results)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "report.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines).rstrip("\n") + "\n")
+    return path, charts
