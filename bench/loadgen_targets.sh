@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Measures rot13-load against the targets of its issue, on a 2-core machine: the server
+# pinned to CPU 0, rot13-load (one thread) pinned to CPU 1, every figure repeated and the
+# median quoted.
+#
+#   closed loop, 100 connections, depth 1: rot13-load CPU per line vs the server's (target <= 0.8x)
+#   closed loop, depth 16 and 64: lines/s reached, and CPU per line vs the server's
+#   100 active + 9,900 idle connections: peak RSS per connection (target <= 2 KiB), ramp-up time
+#   open loop, 20,000 lines/s over 100 connections: send lag p99 (target <= 100 us)
+#
+# CPU time: rot13-load reports its own (getrusage, whole process); the server's is read
+# from /proc/PID/stat just before rot13-load starts and just after it exits. With no
+# warm-up both cover the same traffic, so the ratio of the two is the ratio per line.
+#
+# Usage: bench/loadgen_targets.sh [--build DIR] [--reps N] [--duration S] [--rt] [--server NAME]
+#   --rt   run both processes SCHED_FIFO (chrt -f 10, needs root): on a machine shared with
+#          other work this keeps other processes off the two CPUs, as on an idle machine.
+# Linux only (taskset, chrt, /proc). Prints one line per run, then the medians.
+set -euo pipefail
+
+build=build
+reps=3
+duration=5
+rt=0
+server_name=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --rt) rt=1; shift ;;
+    --server) server_name=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+bin=$build/bin
+load=$bin/rot13-load
+[ -x "$load" ] || { echo "no $load: build first (cmake --build $build)" >&2; exit 1; }
+if [ -z "$server_name" ]; then
+  if [ -x "$bin/rot13-epoll" ]; then server_name=epoll; else server_name=select; fi
+fi
+server=$bin/rot13-$server_name
+[ -x "$server" ] || { echo "no $server" >&2; exit 1; }
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+
+ulimit -n "$(ulimit -Hn)"  # 10,000 connections need more than 1024 descriptors, on both sides
+prio=()
+[ "$rt" = 1 ] && prio=(chrt -f 10)
+tick=$(getconf CLK_TCK)
+work=$(mktemp -d)
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+server_cpu_s() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+
+# start_server: starts the server on CPU 0 and sets server_pid and port.
+start_server() {
+  rm -f "$work/server.out"  # never read the previous server's port
+  "${prio[@]}" taskset -c 0 "$server" --port 0 > "$work/server.out" 2> "$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out" 2>/dev/null || true)
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$work/server.err")" >&2
+  exit 1
+}
+
+# stop_server: SIGTERM, then reap; says so if the server had died during the run.
+stop_server() {
+  if ! kill "$server_pid" 2>/dev/null; then
+    echo "  (the server had exited during the run: $(tail -1 "$work/server.err" 2>/dev/null))" >&2
+  fi
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# measure NAME REP ARGS...: one run of rot13-load against a fresh server.
+measure() {
+  local name=$1 rep=$2; shift 2
+  start_server
+  local before after
+  before=$(server_cpu_s "$server_pid")
+  local cmd=("${prio[@]}" taskset -c 1 "$load" --port "$port" --threads 1 --quiet --json "$work/$name.$rep.json" "$@")
+  echo "# ${prio[*]} taskset -c 0 $server --port 0" >> "$work/commands"
+  echo "# ${prio[*]} taskset -c 1 $load --port PORT --threads 1 --quiet --json OUT.json $*" >> "$work/commands"
+  "${cmd[@]}" || echo "  (rot13-load exited $?)" >&2
+  after=$(server_cpu_s "$server_pid")
+  stop_server
+  echo "$name $rep $before $after" >> "$work/server_cpu"
+}
+
+echo "rot13-load targets: server rot13-$server_name on CPU 0, rot13-load on CPU 1, $reps repetitions, ${duration} s each$([ "$rt" = 1 ] && echo ', SCHED_FIFO')"
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for rep in $(seq "$reps"); do
+  measure closed-d1 "$rep" -c 100 --depth 1 --duration "$duration" --warmup 0
+  measure closed-d16 "$rep" -c 100 --depth 16 --duration "$duration" --warmup 0
+  measure closed-d64 "$rep" -c 100 --depth 64 --duration "$duration" --warmup 0
+  measure idle-10k "$rep" -c 100 --idle 9900 --duration 2 --warmup 0
+  measure open-20k "$rep" -c 100 --rate 20000 --duration "$duration" --warmup 1
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+"$python" - "$work" <<'EOF'
+import json, statistics, sys
+work = sys.argv[1]
+cpu = {}
+for line in open(f"{work}/server_cpu"):
+    name, rep, before, after = line.split()
+    cpu[(name, rep)] = float(after) - float(before)
+runs = {}
+for (name, rep), server_cpu in sorted(cpu.items()):
+    with open(f"{work}/{name}.{rep}.json") as f:
+        r = json.load(f)
+    s, l = r["summary"], r["loadgen"]
+    load_cpu = l["cpu_user_s"] + l["cpu_sys_s"]
+    n = max(1, s["requests"])
+    row = {
+        "lines_per_s": s["requests_per_sec"],
+        "loadgen_us_per_line": 1e6 * load_cpu / n,
+        "server_us_per_line": 1e6 * server_cpu / n,
+        "cpu_ratio": load_cpu / server_cpu if server_cpu > 0 else float("nan"),
+        "send_lag_p99_us": l["send_lag_ns"]["p99"] / 1e3,
+        "send_lag_p50_us": l["send_lag_ns"]["p50"] / 1e3,
+        "kib_per_conn": (l["peak_rss_kb"] - l["baseline_rss_kb"]) / 10000,
+        "peak_rss_kb": l["peak_rss_kb"],
+        "ramp_up_s": s["ramp_up_s"],
+        "errors": s["errors"]["total"],
+        "status": r["status"],
+    }
+    runs.setdefault(name, []).append(row)
+    print(f"{name:11} rep {rep}: {row['lines_per_s']:12.0f} lines/s  loadgen {row['loadgen_us_per_line']:.3f} us/line"
+          f"  server {row['server_us_per_line']:.3f} us/line  ratio {row['cpu_ratio']:.3f}"
+          f"  lag p99 {row['send_lag_p99_us']:.1f} us  rss {row['peak_rss_kb']} KiB  ramp {row['ramp_up_s']:.3f} s"
+          f"  {row['status']}")
+
+def med(name, key):
+    ok = [r[key] for r in runs[name] if r["status"] == "ok"]  # a failed run says nothing about speed
+    return statistics.median(ok) if ok else float("nan")
+
+print("\nmedians:")
+print(f"  closed, 100 connections, depth 1: {med('closed-d1', 'lines_per_s'):.0f} lines/s, CPU per line "
+      f"rot13-load {med('closed-d1', 'loadgen_us_per_line'):.3f} us vs server {med('closed-d1', 'server_us_per_line'):.3f} us"
+      f" = {med('closed-d1', 'cpu_ratio'):.3f}x (target <= 0.8x)")
+for d in (16, 64):
+    n = f"closed-d{d}"
+    print(f"  closed, depth {d}: {med(n, 'lines_per_s'):.0f} lines/s, CPU per line rot13-load "
+          f"{med(n, 'loadgen_us_per_line'):.3f} us vs server {med(n, 'server_us_per_line'):.3f} us = {med(n, 'cpu_ratio'):.3f}x")
+print(f"  100 active + 9,900 idle: {med('idle-10k', 'kib_per_conn'):.2f} KiB per connection above the baseline "
+      f"(peak RSS {med('idle-10k', 'peak_rss_kb'):.0f} KiB in all, target <= 2 KiB per connection), "
+      f"ramp-up {med('idle-10k', 'ramp_up_s'):.3f} s")
+print(f"  open loop, 20,000 lines/s, 100 connections: send lag p50 {med('open-20k', 'send_lag_p50_us'):.1f} us, "
+      f"p99 {med('open-20k', 'send_lag_p99_us'):.1f} us (target <= 100 us)")
+EOF
+echo
+echo "commands (the port is the one the fresh server announced):"
+sed 's/^#  */# /' "$work/commands" | awk '!seen[$0]++'

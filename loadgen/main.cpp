@@ -1,0 +1,117 @@
+// rot13-load: the load generator CLI. Runs one load test against a ROT13 line server and
+// reports throughput, errors by class and the latency spectrum; or, as
+// `rot13-load merge A.json B.json ...`, merges results of simultaneous runs exactly.
+//
+// Run:   build/bin/rot13-load --port 40713 --connections 100 --duration 10 --json out.json
+// Smoke: build/bin/rot13-select --port 0 & build/bin/rot13-load --port PORT --duration 1
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/errors.hpp"
+#include "loadgen/engine.hpp"
+#include "loadgen/options.hpp"
+#include "loadgen/results.hpp"
+
+namespace {
+
+constexpr const char* program = "rot13-load";
+
+// Writes text to path through a temporary file and a rename, so that a reader never sees
+// half a file (the harness may be waiting for it).
+void write_file_atomically(const std::string& path, const std::string& text) {
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) rot13::throw_errno("cannot write " + tmp);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+        rot13::throw_errno("cannot rename " + tmp + " to " + path);
+}
+
+void show_progress(const loadgen::progress_sample& s) {
+    std::fprintf(stderr, "\r%7.1f s %s %10.0f lines/s  p99 %9.1f us  errors %llu   ", s.elapsed_s,
+                 s.measuring ? "     " : "(warm)", s.lines_per_s, static_cast<double>(s.p99_ns) / 1e3,
+                 static_cast<unsigned long long>(s.errors));
+    std::fflush(stderr);
+}
+
+int run(const loadgen::options& opts) {
+    bool live = !opts.quiet && ::isatty(STDERR_FILENO);
+    loadgen::run_result result;
+    try {
+        result = loadgen::run_load(opts, live ? loadgen::progress_fn(show_progress) : loadgen::progress_fn());
+    } catch (const std::exception& e) {
+        result.fatal = e.what();  // still a result: the JSON says why the run failed
+    }
+    if (live) std::fputs("\r\033[K", stderr);
+
+    loadgen::verdict v = loadgen::judge(result, opts);
+    if (!opts.json_path.empty()) {
+        std::string text = loadgen::to_json(result, opts, v, loadgen::collect_context()).dump() + "\n";
+        if (opts.json_path == "-")
+            std::fputs(text.c_str(), stdout);
+        else
+            write_file_atomically(opts.json_path, text);
+    }
+    if (!opts.quiet)
+        loadgen::print_summary(opts.json_path == "-" ? stderr : stdout, result, opts, v);
+    else if (!v.ok)
+        std::fprintf(stderr, "%s: failed: %s\n", program, v.reason.c_str());
+    return v.ok ? 0 : 1;
+}
+
+int merge(const std::vector<std::string_view>& files) {
+    std::vector<nlohmann::json> runs;
+    for (std::string_view f : files) {
+        std::ifstream in{std::string(f)};
+        if (!in) rot13::throw_errno("cannot open " + std::string(f));
+        try {
+            runs.push_back(nlohmann::json::parse(in));
+        } catch (const nlohmann::json::exception& e) {
+            throw std::runtime_error(std::string(f) + ": " + e.what());
+        }
+    }
+    std::fputs((loadgen::merge_results(runs).dump() + "\n").c_str(), stdout);
+    return 0;
+}
+
+[[noreturn]] void usage_exit(const std::string& message) {
+    std::fprintf(stderr, "%s: %s\n\n%s", program, message.c_str(), loadgen::usage_text().c_str());
+    std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "merge") {
+        args.erase(args.begin());
+        if (args.empty()) usage_exit("merge needs at least one results file");
+        for (std::string_view a : args)
+            if (a == "--help" || a == "-h") {
+                std::fputs(loadgen::usage_text().c_str(), stdout);
+                return 0;
+            }
+        return rot13::run_main(program, [&] { return merge(args); });
+    }
+    if (!args.empty() && args[0] == "run") args.erase(args.begin());
+
+    loadgen::options opts;
+    try {
+        opts = loadgen::parse_options(args);
+    } catch (const rot13::usage_error& e) {
+        usage_exit(e.what());
+    }
+    if (opts.help) {
+        std::fputs(loadgen::usage_text().c_str(), stdout);
+        return 0;
+    }
+    return rot13::run_main(program, [&] { return run(opts); });
+}

@@ -1,0 +1,192 @@
+#include "loadgen/options.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "common/errors.hpp"
+
+namespace loadgen {
+namespace {
+
+using rot13::usage_error;
+
+long long parse_integer(std::string_view flag, std::string_view text, long long min, long long max) {
+    long long value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        throw usage_error(std::string(flag) + " expects an integer from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", got '" + std::string(text) + "'");
+    return value;
+}
+
+double parse_number(std::string_view flag, std::string_view text, double min, double max) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < min ||
+        value > max)
+        throw usage_error(std::string(flag) + " expects a number from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", got '" + std::string(text) + "'");
+    return value;
+}
+
+std::uint32_t parse_ipv4(std::string_view text) {
+    std::string copy(text);
+    in_addr addr{};
+    if (::inet_pton(AF_INET, copy.c_str(), &addr) != 1)
+        throw usage_error("--source expects IPv4 addresses like 127.0.0.1-127.0.0.8, got '" + copy + "'");
+    return ntohl(addr.s_addr);
+}
+
+// "A" or "A-B" (inclusive), at most 65536 addresses.
+std::vector<std::uint32_t> parse_source_range(std::string_view text) {
+    auto dash = text.find('-');
+    std::uint32_t first = parse_ipv4(text.substr(0, dash));
+    std::uint32_t last = dash == std::string_view::npos ? first : parse_ipv4(text.substr(dash + 1));
+    if (last < first) throw usage_error("--source range ends before it starts: '" + std::string(text) + "'");
+    if (last - first >= 65536) throw usage_error("--source range holds more than 65536 addresses");
+    std::vector<std::uint32_t> out;
+    for (std::uint64_t a = first; a <= last; ++a) out.push_back(static_cast<std::uint32_t>(a));
+    return out;
+}
+
+}  // namespace
+
+options parse_options(std::span<const std::string_view> args) {
+    options opts;
+    bool arrivals_given = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view flag = args[i];
+        std::string_view value;
+        bool has_inline_value = false;
+        // Accept both "--rate 5" and "--rate=5", like the servers.
+        if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
+            value = flag.substr(eq + 1);
+            flag = flag.substr(0, eq);
+            has_inline_value = true;
+        }
+        auto take = [&]() -> std::string_view {
+            if (has_inline_value) return value;
+            if (i + 1 >= args.size()) throw usage_error(std::string(flag) + " needs a value");
+            return args[++i];
+        };
+        auto no_value = [&] {
+            if (has_inline_value) throw usage_error(std::string(flag) + " takes no value");
+        };
+        constexpr double day = 86400;
+        if (flag == "--help" || flag == "-h") {
+            no_value();
+            opts.help = true;
+        } else if (flag == "--host") {
+            opts.host = std::string(take());
+            if (opts.host.empty()) throw usage_error("--host needs an address");
+        } else if (flag == "--port") {
+            opts.port = static_cast<int>(parse_integer(flag, take(), 1, 65535));
+        } else if (flag == "--connections" || flag == "-c") {
+            opts.connections = static_cast<int>(parse_integer(flag, take(), 1, 1'000'000));
+        } else if (flag == "--idle") {
+            opts.idle = static_cast<int>(parse_integer(flag, take(), 0, 1'000'000));
+        } else if (flag == "--depth") {
+            opts.depth = static_cast<int>(parse_integer(flag, take(), 1, 1'000'000));
+        } else if (flag == "--rate") {
+            opts.rate = parse_number(flag, take(), 0, 1e9);
+        } else if (flag == "--arrivals") {
+            std::string_view v = take();
+            if (v == "uniform")
+                opts.arrivals = arrival_process::uniform;
+            else if (v == "poisson")
+                opts.arrivals = arrival_process::poisson;
+            else
+                throw usage_error("--arrivals expects uniform or poisson, got '" + std::string(v) + "'");
+            arrivals_given = true;
+        } else if (flag == "--size") {
+            opts.size = static_cast<std::size_t>(parse_integer(flag, take(), 0, 64 << 20));
+        } else if (flag == "--seed") {
+            opts.seed = static_cast<std::uint64_t>(
+                parse_integer(flag, take(), 0, std::numeric_limits<long long>::max()));
+        } else if (flag == "--duration") {
+            opts.duration_s = parse_number(flag, take(), 0.001, 30 * day);
+        } else if (flag == "--warmup") {
+            opts.warmup_s = parse_number(flag, take(), 0, 30 * day);
+        } else if (flag == "--timeout") {
+            opts.timeout_s = parse_number(flag, take(), 0.001, day);
+        } else if (flag == "--connect-rate") {
+            opts.connect_rate = parse_number(flag, take(), 0, 1e7);
+        } else if (flag == "--source") {
+            opts.source = std::string(take());
+            opts.source_addresses = parse_source_range(opts.source);
+        } else if (flag == "--threads") {
+            opts.threads = static_cast<int>(parse_integer(flag, take(), 1, 1024));
+        } else if (flag == "--max-p99-ms") {
+            opts.max_p99_ms = parse_number(flag, take(), 0, 1e9);
+        } else if (flag == "--max-error-rate") {
+            opts.max_error_rate = parse_number(flag, take(), 0, 1);
+        } else if (flag == "--json") {
+            opts.json_path = std::string(take());
+            if (opts.json_path.empty()) throw usage_error("--json needs a file name (or - for stdout)");
+        } else if (flag == "--hdr-log") {
+            opts.hdr_log_path = std::string(take());
+            if (opts.hdr_log_path.empty()) throw usage_error("--hdr-log needs a file name");
+        } else if (flag == "--quiet" || flag == "-q") {
+            no_value();
+            opts.quiet = true;
+        } else if (flag.starts_with("-")) {
+            throw usage_error("unknown option '" + std::string(flag) + "'");
+        } else {
+            throw usage_error("unexpected argument '" + std::string(flag) + "'");
+        }
+    }
+    if (opts.help) return opts;
+    if (opts.port < 0)
+        throw usage_error("--port is required (the server's port; rot13 servers print it when ready)");
+    if (arrivals_given && !opts.open_loop())
+        throw usage_error("--arrivals applies to the open loop only: give --rate too");
+    return opts;
+}
+
+std::string usage_text() {
+    return R"(usage: rot13-load --port N [options]
+       rot13-load merge A.json B.json ... > merged.json
+
+Drives a ROT13 line server with many connections, checks every reply byte, and reports
+throughput, errors by class and the latency spectrum (docs/loadgen.md).
+
+target:
+  --host ADDR          server address (default 127.0.0.1)
+  --port N             server port (required)
+load:
+  --connections N, -c  connections sending lines (default 10)
+  --depth D            closed loop: lines kept in flight per connection (default 1);
+                       open loop: most lines in flight before a send waits (default 1000)
+  --rate R             open loop: R lines/s in total, each connection on its own schedule
+                       (default: closed loop)
+  --arrivals KIND      open loop schedule: uniform (default) or poisson
+  --idle N             extra connections opened and held without traffic (default 0)
+  --size B             line length in bytes, without '\n' (default 16; lines longer than
+                       16384 are answered in pieces, as the protocol says)
+  --seed N             payload generator seed (default 1)
+timing:
+  --duration S         measured seconds (default 10)
+  --warmup S           seconds of load before the measurement, excluded (default 1)
+  --timeout S          seconds before a request or a connect counts as timed out (default 10)
+  --connect-rate R     new connections per second during ramp-up (default: unlimited)
+  --source A[-B]       spread connections over IPv4 source addresses A..B (e.g.
+                       127.0.0.1-127.0.0.8), past one address's ephemeral port range
+  --threads N          event-loop threads (default: the CPUs this process may use)
+pass/fail:
+  --max-p99-ms MS      fail (exit 1) if the corrected p99 latency exceeds MS
+  --max-error-rate F   fail (exit 1) if errors / (requests + errors) exceeds F (default 0)
+output:
+  --json FILE          write the results object (docs/results-schema.md); - for stdout
+  --hdr-log FILE       write per-second histograms in HdrHistogram's interval-log format
+  --quiet, -q          no summary on stdout, no progress line
+  --help, -h           show this text
+
+Exit status: 0 ok, 1 failed run (validation failure, errors, SLO broken), 2 usage error.
+Ctrl-C or SIGTERM ends the run early and still writes everything measured so far.
+)";
+}
+
+}  // namespace loadgen

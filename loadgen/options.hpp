@@ -1,0 +1,49 @@
+// rot13-load's command line: every flag, its default, and the checks that turn a bad
+// value into a usage error (exit status 2) before anything is started.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loadgen {
+
+enum class arrival_process { uniform, poisson };
+
+struct options {
+    std::string host = "127.0.0.1";
+    int port = -1;         // required: there is no safe default (see DESIGN.md)
+    int connections = 10;  // connections that send lines
+    int idle = 0;          // extra connections held open without traffic
+    int depth = 0;         // 0: 1 in closed loop, 1000 in open loop (see effective_depth)
+    double rate = 0;       // lines/s in total; 0 means closed loop
+    arrival_process arrivals = arrival_process::uniform;
+    std::size_t size = 16;  // bytes per line, without the '\n'
+    std::uint64_t seed = 1;
+    double duration_s = 10;   // the measured window
+    double warmup_s = 1;      // before the window, excluded from every figure
+    double timeout_s = 10;    // per request and per connect
+    double connect_rate = 0;  // new connections per second; 0: as fast as the server accepts
+    std::string source;       // "A" or "A-B": IPv4 source addresses, as given
+    std::vector<std::uint32_t> source_addresses;  // parsed from source, host byte order
+    int threads = 0;                              // 0: the CPUs this process may run on
+    double max_p99_ms = -1;                       // < 0: no threshold
+    double max_error_rate = 0;                    // errors / (requests + errors) above this fails the run
+    std::string json_path;                        // "-" for stdout
+    std::string hdr_log_path;
+    bool quiet = false;
+    bool help = false;
+
+    bool open_loop() const noexcept { return rate > 0; }
+    int effective_depth() const noexcept { return depth > 0 ? depth : (open_loop() ? 1000 : 1); }
+};
+
+// Parses the arguments after the program name (and after "run", if given). Throws
+// rot13::usage_error naming the flag on any mistake.
+options parse_options(std::span<const std::string_view> args);
+
+std::string usage_text();
+
+}  // namespace loadgen

@@ -1,0 +1,361 @@
+#include "loadgen/results.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "loadgen/platform.hpp"
+
+namespace loadgen {
+
+using nlohmann::json;
+
+namespace {
+
+json errors_json(const error_counts& e) {
+    return {{"connect", e.connect},         {"refused", e.refused}, {"reset", e.reset},
+            {"closed", e.closed},           {"timeout", e.timeout}, {"mismatch", e.mismatch},
+            {"short_reply", e.short_reply}, {"other", e.other},     {"total", e.total()}};
+}
+
+double error_rate(std::uint64_t errors, std::uint64_t requests) {
+    return errors == 0 ? 0.0 : static_cast<double>(errors) / static_cast<double>(requests + errors);
+}
+
+std::string format_ms(std::int64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3f ms", static_cast<double>(ns) / 1e6);
+    return buf;
+}
+
+std::string error_breakdown(const error_counts& e) {
+    std::string out;
+    auto add = [&](const char* name, std::uint64_t n) {
+        if (n == 0) return;
+        if (!out.empty()) out += ", ";
+        out += std::string(name) + " " + std::to_string(n);
+    };
+    add("connect", e.connect);
+    add("refused", e.refused);
+    add("reset", e.reset);
+    add("closed", e.closed);
+    add("timeout", e.timeout);
+    add("mismatch", e.mismatch);
+    add("short reply", e.short_reply);
+    add("other", e.other);
+    return out;
+}
+
+json timeseries_json(const std::vector<second_summary>& seconds) {
+    json out = json::array();
+    for (const second_summary& s : seconds)
+        out.push_back(
+            {{"t", s.t_s},
+             {"interval_s", s.length_s},
+             {"requests", s.requests},
+             {"requests_per_sec", s.length_s > 0 ? static_cast<double>(s.requests) / s.length_s : 0.0},
+             {"p50", s.p50},
+             {"p99", s.p99},
+             {"max", s.max},
+             {"errors", s.errors}});
+    return out;
+}
+
+}  // namespace
+
+verdict judge(const run_result& r, const options& opts) {
+    std::vector<std::string> broken;
+    if (!r.fatal.empty()) broken.push_back(r.fatal);
+    if (std::uint64_t v = r.errors.validation_failures(); v > 0)
+        broken.push_back(std::to_string(v) + " validation failure" + (v == 1 ? "" : "s") + " (mismatch " +
+                         std::to_string(r.errors.mismatch) + ", short reply " +
+                         std::to_string(r.errors.short_reply) + ")");
+    double rate = error_rate(r.errors.total(), r.requests);
+    if (r.errors.total() > 0 && rate > opts.max_error_rate) {
+        char buf[160];
+        std::snprintf(buf, sizeof(buf), "error rate %.6f exceeds --max-error-rate %g (", rate,
+                      opts.max_error_rate);
+        broken.push_back(buf + error_breakdown(r.errors) + ")");
+    }
+    if (opts.max_p99_ms >= 0 && r.corrected.count() > 0 &&
+        static_cast<double>(r.corrected.value_at_percentile(99)) > opts.max_p99_ms * 1e6) {
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), " exceeds --max-p99-ms %g", opts.max_p99_ms);
+        broken.push_back("corrected p99 " + format_ms(r.corrected.value_at_percentile(99)) + buf);
+    }
+    if (r.fatal.empty() && r.requests == 0 && r.measured_s > 0)
+        broken.push_back("no line was answered in the window");
+
+    verdict v;
+    v.ok = broken.empty();
+    for (const auto& b : broken) v.reason += (v.reason.empty() ? "" : "; ") + b;
+    if (!r.interrupted_by.empty()) {
+        char buf[96];
+        std::snprintf(buf, sizeof(buf), "interrupted by %s after %.3f s of the window",
+                      r.interrupted_by.c_str(), r.measured_s);
+        v.reason += (v.reason.empty() ? "" : "; ") + std::string(buf);
+    }
+    return v;
+}
+
+json histogram_to_json(const histogram& h) {
+    json buckets = json::array();
+    std::size_t end = h.count() ? h.index_of(h.max()) + 1 : 0;
+    for (std::size_t i = 0; i < end; ++i)
+        if (std::int64_t n = h.count_at_index(i)) buckets.push_back({h.value_at_index(i), n});
+    return {{"unit", "ns"},
+            {"lowest_discernible", h.lowest_discernible()},
+            {"highest_trackable", h.highest_trackable()},
+            {"significant_digits", h.significant_digits()},
+            {"count", h.count()},
+            {"min", h.min()},
+            {"max", h.max()},
+            {"buckets", std::move(buckets)}};
+}
+
+histogram histogram_from_json(const json& j) {
+    histogram h(j.value("lowest_discernible", histogram::default_lowest),
+                j.value("highest_trackable", histogram::default_highest),
+                j.value("significant_digits", histogram::default_digits));
+    for (const auto& b : j.at("buckets"))
+        h.add_at_index(h.index_of(b.at(0).get<std::int64_t>()), b.at(1).get<std::int64_t>());
+    h.include_extremes(j.value("min", h.min()), j.value("max", h.max()));
+    return h;
+}
+
+json latency_summary(const histogram& h) {
+    return {{"count", h.count()},
+            {"min", h.min()},
+            {"p50", h.value_at_percentile(50)},
+            {"p75", h.value_at_percentile(75)},
+            {"p90", h.value_at_percentile(90)},
+            {"p99", h.value_at_percentile(99)},
+            {"p999", h.value_at_percentile(99.9)},
+            {"p9999", h.value_at_percentile(99.99)},
+            {"max", h.max()},
+            {"mean", std::round(h.mean())}};
+}
+
+json to_json(const run_result& r, const options& opts, const verdict& v, const json& context) {
+    json config = {
+        {"host", opts.host},
+        {"port", opts.port},
+        {"mode", opts.open_loop() ? "open" : "closed"},
+        {"connections", opts.connections},
+        {"idle", opts.idle},
+        {"depth", opts.effective_depth()},
+        {"rate", opts.rate},
+        {"arrivals", opts.arrivals == arrival_process::poisson ? "poisson" : "uniform"},
+        {"size", opts.size},
+        {"seed", opts.seed},
+        {"duration_s", opts.duration_s},
+        {"warmup_s", opts.warmup_s},
+        {"timeout_s", opts.timeout_s},
+        {"connect_rate", opts.connect_rate},
+        {"source", opts.source},
+        {"threads", r.threads},
+        {"max_p99_ms", opts.max_p99_ms >= 0 ? json(opts.max_p99_ms) : json(nullptr)},
+        {"max_error_rate", opts.max_error_rate},
+        {"json", opts.json_path},
+        {"hdr_log", opts.hdr_log_path},
+    };
+    json mismatches = json::array();
+    for (const auto& m : r.mismatches)
+        mismatches.push_back({{"connection", m.connection},
+                              {"line", m.line},
+                              {"offset", m.offset},
+                              {"expected", m.expected},
+                              {"received", m.received}});
+    json summary = {
+        {"requests", r.requests},
+        {"requests_per_sec", r.measured_s > 0 ? static_cast<double>(r.requests) / r.measured_s : 0.0},
+        {"bytes_sent", r.bytes_sent},
+        {"bytes_received", r.bytes_received},
+        {"duration_s", r.measured_s},
+        {"ramp_up_s", r.ramp_up_s},
+        {"connections",
+         {{"requested", opts.connections},
+          {"established", r.connections_established},
+          {"idle_requested", opts.idle},
+          {"idle_established", r.idle_established}}},
+        {"errors", errors_json(r.errors)},
+        {"error_rate", error_rate(r.errors.total(), r.requests)},
+        {"validation_failures", r.errors.validation_failures()},
+        {"unfinished", r.unfinished},
+        {"mismatches", std::move(mismatches)},
+        {"latency_ns",
+         {{"corrected", latency_summary(r.corrected)},
+          {"uncorrected", latency_summary(r.uncorrected)},
+          {"connect", latency_summary(r.connect)}}},
+    };
+    // CPU time of the whole process (ramp-up and drain included), as the harness measures
+    // the server's; the window_ figures cover the measured window only.
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& tv) {
+        return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    json loadgen = {
+        {"cpu_user_s", seconds(usage.ru_utime)},
+        {"cpu_sys_s", seconds(usage.ru_stime)},
+        {"threads", r.threads},
+        {"window_cpu_user_s", r.window_cpu_user_s},
+        {"window_cpu_sys_s", r.window_cpu_sys_s},
+        {"peak_rss_kb", peak_rss_kb()},
+        {"baseline_rss_kb", r.baseline_rss_kb},
+        {"send_lag_ns", latency_summary(r.send_lag)},
+    };
+    return {
+        {"schema_version", schema_version},
+        {"tool", "rot13-load"},
+        {"context", context},
+        {"config", std::move(config)},
+        {"summary", std::move(summary)},
+        {"histograms",
+         {{"corrected", histogram_to_json(r.corrected)},
+          {"uncorrected", histogram_to_json(r.uncorrected)},
+          {"connect", histogram_to_json(r.connect)},
+          {"send_lag", histogram_to_json(r.send_lag)}}},
+        {"timeseries", timeseries_json(r.timeseries)},
+        {"loadgen", std::move(loadgen)},
+        {"status", v.ok ? "ok" : "failed"},
+        {"reason", v.reason},
+    };
+}
+
+// ---- merge -----------------------------------------------------------------------------
+
+json merge_results(const std::vector<json>& runs) {
+    if (runs.empty()) throw std::runtime_error("nothing to merge");
+    for (const json& r : runs)
+        if (!r.is_object() || r.value("schema_version", 0) != schema_version || !r.contains("histograms"))
+            throw std::runtime_error("not a rot13-load results object of schema version " +
+                                     std::to_string(schema_version));
+
+    const json& first = runs.front();
+    std::map<std::string, histogram> hists;
+    error_counts errors;
+    std::uint64_t requests = 0, bytes_sent = 0, bytes_received = 0, unfinished = 0;
+    double requests_per_sec = 0, duration_s = 0, ramp_up_s = 0;
+    double cpu_user = 0, cpu_sys = 0, window_user = 0, window_sys = 0;
+    long peak_rss = 0;
+    json connections = {{"requested", 0}, {"established", 0}, {"idle_requested", 0}, {"idle_established", 0}};
+    json mismatches = json::array();
+    std::vector<std::string> reasons;
+    bool ok = true;
+    // Per-second entries are merged by their index in the window: counts are summed
+    // exactly; a second's p50, p99 and max become the largest over the inputs, an upper
+    // bound (the exact per-second histograms are in each run's --hdr-log file).
+    json timeseries = json::array();
+    json merged_from = json::array();
+
+    for (const json& r : runs) {
+        for (const auto& [name, h] : r.at("histograms").items()) {
+            histogram one = histogram_from_json(h);
+            auto [it, inserted] = hists.try_emplace(name, one);
+            if (!inserted) it->second.merge(one);
+        }
+        const json& s = r.at("summary");
+        requests += s.value("requests", std::uint64_t{0});
+        requests_per_sec += s.value("requests_per_sec", 0.0);
+        bytes_sent += s.value("bytes_sent", std::uint64_t{0});
+        bytes_received += s.value("bytes_received", std::uint64_t{0});
+        unfinished += s.value("unfinished", std::uint64_t{0});
+        duration_s = std::max(duration_s, s.value("duration_s", 0.0));
+        ramp_up_s = std::max(ramp_up_s, s.value("ramp_up_s", 0.0));
+        const json& e = s.at("errors");
+        errors.add({e.value("connect", std::uint64_t{0}), e.value("refused", std::uint64_t{0}),
+                    e.value("reset", std::uint64_t{0}), e.value("closed", std::uint64_t{0}),
+                    e.value("timeout", std::uint64_t{0}), e.value("mismatch", std::uint64_t{0}),
+                    e.value("short_reply", std::uint64_t{0}), e.value("other", std::uint64_t{0})});
+        if (s.contains("connections"))
+            for (const auto& [k, v] : s.at("connections").items())
+                connections[k] = connections.value(k, 0) + v.get<int>();
+        if (s.contains("mismatches"))
+            for (const auto& m : s.at("mismatches"))
+                if (mismatches.size() < max_mismatch_examples) mismatches.push_back(m);
+        const json& l = r.value("loadgen", json::object());
+        cpu_user += l.value("cpu_user_s", 0.0);
+        cpu_sys += l.value("cpu_sys_s", 0.0);
+        window_user += l.value("window_cpu_user_s", 0.0);
+        window_sys += l.value("window_cpu_sys_s", 0.0);
+        peak_rss = std::max(peak_rss, l.value("peak_rss_kb", 0L));
+        if (r.value("status", "failed") != "ok") {
+            ok = false;
+            reasons.push_back(r.value("context", json::object()).value("host", "?") + ": " +
+                              r.value("reason", ""));
+        }
+        const json& ts = r.value("timeseries", json::array());
+        for (std::size_t i = 0; i < ts.size(); ++i) {
+            if (i >= timeseries.size()) {
+                timeseries.push_back(ts[i]);
+                continue;
+            }
+            json& t = timeseries[i];
+            for (const char* k : {"requests", "errors"})
+                t[k] = t.value(k, std::uint64_t{0}) + ts[i].value(k, std::uint64_t{0});
+            for (const char* k : {"p50", "p99", "max"})
+                t[k] = std::max(t.value(k, std::int64_t{0}), ts[i].value(k, std::int64_t{0}));
+            t["requests_per_sec"] = t.value("requests_per_sec", 0.0) + ts[i].value("requests_per_sec", 0.0);
+        }
+        const json& c = r.value("context", json::object());
+        merged_from.push_back({{"host", c.value("host", "")},
+                               {"date", c.value("date", "")},
+                               {"git_commit", c.value("git_commit", "")}});
+    }
+
+    json histograms = json::object();
+    for (const auto& [name, h] : hists) histograms[name] = histogram_to_json(h);
+    auto summary_of = [&](const char* name) {
+        return hists.count(name) ? latency_summary(hists.at(name)) : latency_summary(histogram());
+    };
+    std::string reason;
+    for (const auto& r : reasons) reason += (reason.empty() ? "" : "; ") + r;
+
+    json context = first.value("context", json::object());
+    context["merged_from"] = std::move(merged_from);
+    json config = first.value("config", json::object());
+    config["merged_runs"] = runs.size();
+    config["connections"] = connections["requested"];
+    config["idle"] = connections["idle_requested"];
+
+    return {
+        {"schema_version", schema_version},
+        {"tool", "rot13-load merge"},
+        {"context", std::move(context)},
+        {"config", std::move(config)},
+        {"summary",
+         {{"requests", requests},
+          {"requests_per_sec", requests_per_sec},
+          {"bytes_sent", bytes_sent},
+          {"bytes_received", bytes_received},
+          {"duration_s", duration_s},
+          {"ramp_up_s", ramp_up_s},
+          {"connections", connections},
+          {"errors", errors_json(errors)},
+          {"error_rate", error_rate(errors.total(), requests)},
+          {"validation_failures", errors.validation_failures()},
+          {"unfinished", unfinished},
+          {"mismatches", std::move(mismatches)},
+          {"latency_ns",
+           {{"corrected", summary_of("corrected")},
+            {"uncorrected", summary_of("uncorrected")},
+            {"connect", summary_of("connect")}}}}},
+        {"histograms", std::move(histograms)},
+        {"timeseries", std::move(timeseries)},
+        {"loadgen",
+         {{"cpu_user_s", cpu_user},
+          {"cpu_sys_s", cpu_sys},
+          {"window_cpu_user_s", window_user},
+          {"window_cpu_sys_s", window_sys},
+          {"peak_rss_kb", peak_rss},
+          {"send_lag_ns", summary_of("send_lag")}}},
+        {"status", ok ? "ok" : "failed"},
+        {"reason", reason},
+    };
+}
+
+}  // namespace loadgen

@@ -1,0 +1,476 @@
+// The life of a connection, as one worker thread drives it (steps 1-3 and 5 here; the
+// open-loop schedule of step 2 in schedule.cpp; steps 4 and 6 in phases.cpp):
+//
+//   1. Ramp-up: connect (paced by --connect-rate, or at most max_concurrent_connects at a
+//      time), time the connect into the connect histogram, set TCP_NODELAY. Idle
+//      connections then only watch for the server closing them.
+//   2. Traffic: closed loop queues --depth lines at once and one more for each line
+//      answered; open loop queues each line at its intended time from the connection's
+//      own schedule, up to --depth in flight. Queued lines leave in one write per run of
+//      consecutive lines, straight from the payload tape (no copy, no per-connection
+//      write buffer).
+//   3. Replies: every received byte is compared with the expected reply tape; a line is
+//      complete when its whole reply has arrived, and its latency is recorded from the
+//      intended send time (corrected) and from the actual send time (uncorrected).
+//   4. Timeouts: a periodic tick fails a connection whose oldest line has waited longer
+//      than --timeout, and a connect that takes longer.
+//   5. Errors: a failed connection is counted by class and closed; an active one
+//      reconnects after a back-off (50 ms doubling to 1 s) while the run goes on.
+//   6. End: at the end of the window no new lines are queued; lines in flight may still
+//      complete until they are all answered or the drain deadline passes; what is left is
+//      counted as unfinished, and every socket is closed.
+#include "loadgen/worker.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "common/protocol.hpp"
+#include "loadgen/connection.hpp"
+#include "loadgen/platform.hpp"
+
+namespace loadgen {
+
+namespace {
+
+using boost::system::error_code;
+constexpr int max_concurrent_connects = 64;  // per worker, without --connect-rate
+constexpr std::size_t max_write_bytes = 256 * 1024;
+constexpr std::size_t example_bytes = 24;
+
+std::string escape(const char* p, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto c = static_cast<unsigned char>(p[i]);
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\\')
+            out += "\\\\";
+        else if (c >= 0x20 && c < 0x7f)
+            out += static_cast<char>(c);
+        else {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void error_counts::add(const error_counts& o) noexcept {
+    connect += o.connect;
+    refused += o.refused;
+    reset += o.reset;
+    closed += o.closed;
+    timeout += o.timeout;
+    mismatch += o.mismatch;
+    short_reply += o.short_reply;
+    other += o.other;
+}
+
+worker::worker(const plan& p, int threads, std::vector<std::uint32_t> active_ids,
+               std::vector<std::uint32_t> idle_ids)
+    : plan_(p),
+      ctx_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      guard_(asio::make_work_guard(ctx_)),
+      schedule_timer_(ctx_.get_executor()),
+      clock_timer_(ctx_.get_executor()),
+      tick_timer_(ctx_.get_executor()),
+      connect_timer_(ctx_.get_executor()),
+      reconnect_timer_(ctx_.get_executor()) {
+    const std::size_t tape_lines = plan_.lines->lines();
+    for (std::uint32_t id : active_ids) {
+        connection& c = connections_.emplace_back(ctx_, id, false);
+        splitmix64 mix(plan_.opts->seed ^ (0x5bd1e995ull * (id + 1)));
+        c.first_line = static_cast<std::size_t>(mix.next() % tape_lines);
+        c.rng = splitmix64(mix.next());
+        c.phase = plan_.active_total > 0 ? static_cast<double>(id) / plan_.active_total : 0;
+        c.ring.resize(std::bit_ceil(static_cast<std::uint64_t>(plan_.open_loop ? 4 : plan_.depth)));
+    }
+    for (std::uint32_t id : idle_ids) connections_.emplace_back(ctx_, id, true);
+    for (connection& c : connections_) ramp_order_.push_back(&c);
+    result_.threads = threads;
+}
+
+worker::~worker() = default;
+
+void worker::run() {
+    ramp_started_ = now_ns();
+    ramp_unresolved_ = static_cast<int>(ramp_order_.size());
+    next_connect_at_ = ramp_started_;
+    if (ramp_unresolved_ == 0) {
+        ramp_finished_ = ramp_started_;
+        phase_ = phase::ready;
+        ramp_done_.store(true, std::memory_order_release);
+    }
+    connect_more();
+    arm_tick_timer();
+    try {
+        ctx_.run();
+    } catch (const std::exception& e) {
+        result_.fatal = e.what();
+    }
+    finished_.store(true, std::memory_order_release);
+}
+
+void worker::start_traffic(std::int64_t start, std::int64_t measure, std::int64_t end) {
+    asio::post(ctx_, [this, start, measure, end] { on_start(start, measure, end); });
+}
+
+void worker::stop(std::int64_t when) {
+    asio::post(ctx_, [this, when] { on_stop(when); });
+}
+
+std::vector<interval_sample> worker::take_intervals() {
+    std::lock_guard lock(intervals_mutex_);
+    return std::exchange(intervals_, {});
+}
+
+// ---- 1. Ramp-up --------------------------------------------------------------------------
+
+void worker::connect_more() {
+    while (next_ramp_ < ramp_order_.size() &&
+           (phase_ == phase::ramping || phase_ == phase::ready || phase_ == phase::running)) {
+        if (plan_.connect_interval_ns > 0) {
+            std::int64_t now = now_ns();
+            if (now < next_connect_at_) {
+                if (!connect_timer_armed_) {
+                    connect_timer_armed_ = true;
+                    connect_timer_.expires_at(to_time_point(next_connect_at_));
+                    connect_timer_.async_wait([this](const error_code& ec) {
+                        connect_timer_armed_ = false;
+                        if (!ec && phase_ != phase::finished) connect_more();
+                    });
+                }
+                return;
+            }
+            // Keep to the rate on average, without a burst after a late wake-up.
+            next_connect_at_ =
+                std::max(next_connect_at_ + static_cast<std::int64_t>(plan_.connect_interval_ns),
+                         now - one_second_ns / 100);
+        } else if (connecting_ >= max_concurrent_connects) {
+            return;  // on_connected() calls back as connects finish
+        }
+        connect(*ramp_order_[next_ramp_++]);
+    }
+}
+
+void worker::connect(connection& c) {
+    error_code ec;
+    c.socket.open(plan_.target.protocol(), ec);
+    if (!ec && !plan_.opts->source_addresses.empty()) {
+        const auto& sources = plan_.opts->source_addresses;
+        // Defer the choice of local port to connect(), so that each source address has
+        // the whole ephemeral range per destination rather than per address.
+        defer_local_port(c.socket.native_handle());
+        c.socket.bind(tcp::endpoint(asio::ip::address_v4(sources[c.id % sources.size()]), 0), ec);
+    }
+    c.st = connection::state::connecting;
+    ++connecting_;
+    c.connect_started = now_ns();
+    if (ec) {
+        fail(c, failure::connect);
+        return;
+    }
+    c.socket.async_connect(plan_.target, [this, cp = &c, gen = c.generation](const error_code& e) {
+        if (gen == cp->generation) on_connected(*cp, e);
+    });
+}
+
+void worker::on_connected(connection& c, const error_code& ec) {
+    if (ec) {
+        fail(c, ec == asio::error::connection_refused ? failure::refused : failure::connect);
+        connect_more();
+        return;
+    }
+    --connecting_;
+    std::int64_t now = now_ns();
+    result_.connect.record(now - c.connect_started);
+    c.st = connection::state::open;
+    error_code ignored;
+    c.socket.set_option(tcp::no_delay(true), ignored);  // lines are small: never wait for Nagle
+    if (c.first_connect) {
+        c.first_connect = false;
+        resolve_ramp_one();
+    }
+    if (c.idle) {
+        watch_idle(c);
+    } else if (phase_ == phase::running) {
+        begin_traffic(c);
+    }
+    connect_more();
+}
+
+void worker::resolve_ramp_one() {
+    if (--ramp_unresolved_ == 0) {
+        ramp_finished_ = now_ns();
+        int up = 0;
+        for (const connection& c : connections_) up += !c.idle && c.st == connection::state::open;
+        up_after_ramp_.store(up, std::memory_order_relaxed);
+        if (phase_ == phase::ramping) phase_ = phase::ready;
+        ramp_done_.store(true, std::memory_order_release);
+    }
+}
+
+// An idle connection sends nothing; it only notices the server closing it (a server at
+// its connection cap, for example) or, against the protocol, sending something.
+void worker::watch_idle(connection& c) {
+    c.socket.async_wait(socket_type::wait_read, [this, cp = &c, gen = c.generation](const error_code& ec) {
+        if (gen != cp->generation) return;
+        if (ec) {
+            fail_io(*cp, ec);
+            return;
+        }
+        char byte;
+        error_code read_ec;
+        cp->socket.non_blocking(true, read_ec);
+        std::size_t n = cp->socket.read_some(asio::buffer(&byte, 1), read_ec);
+        if (read_ec == asio::error::would_block) {
+            watch_idle(*cp);
+        } else if (read_ec) {
+            fail_io(*cp, read_ec);
+        } else if (n > 0) {
+            if (result_.mismatches.size() < max_mismatch_examples)
+                result_.mismatches.push_back({cp->id, 0, 0, "(nothing: idle connection)", escape(&byte, 1)});
+            fail(*cp, failure::mismatch);
+        }
+    });
+}
+// ---- 2. Traffic --------------------------------------------------------------------------
+
+void worker::begin_traffic(connection& c) {
+    c.traffic = true;
+    c.buffer = take_buffer();
+    start_read(c);
+    std::int64_t now = now_ns();
+    if (!plan_.open_loop) {
+        if (now < t_end_)
+            for (int i = 0; i < plan_.depth; ++i) queue_line(c, now);
+    } else {
+        run_schedule(c, now);
+    }
+    write_queued(c);
+}
+
+void worker::queue_line(connection& c, std::int64_t intended) {
+    c.reserve_lines(c.queued - c.done + 1);
+    c.slot(c.queued) = {intended, 0};
+    ++c.queued;
+    ++in_flight_;
+}
+
+// Sends the queued lines that follow each other on the payload tape in one write. The
+// actual send time of each is the moment the write starts.
+void worker::write_queued(connection& c) {
+    if (c.writing || c.written == c.queued || c.st != connection::state::open) return;
+    const payload& pl = *plan_.lines;
+    std::size_t first = (c.first_line + c.written) % pl.lines();
+    std::uint64_t n = std::min<std::uint64_t>(c.queued - c.written, pl.lines() - first);
+    n = std::min<std::uint64_t>(n, std::max<std::size_t>(1, max_write_bytes / pl.line_stride()));
+    std::int64_t now = now_ns();
+    for (std::uint64_t k = c.written; k < c.written + n; ++k) c.slot(k).actual = now;
+    c.written += n;
+    c.writing = true;
+    asio::async_write(c.socket, asio::buffer(pl.line(first), n * pl.line_stride()),
+                      [this, cp = &c, gen = c.generation](const error_code& ec, std::size_t bytes) {
+                          if (gen != cp->generation) return;
+                          cp->writing = false;
+                          if (ec) {
+                              fail_io(*cp, ec);
+                              return;
+                          }
+                          if (measuring_) result_.bytes_sent += bytes;
+                          write_queued(*cp);
+                      });
+}
+// ---- 3. Replies --------------------------------------------------------------------------
+
+void worker::start_read(connection& c) {
+    c.socket.async_read_some(asio::buffer(c.buffer, plan_.read_buffer_size),
+                             [this, cp = &c, gen = c.generation](const error_code& ec, std::size_t n) {
+                                 if (gen != cp->generation) return;
+                                 if (ec) {
+                                     fail_io(*cp, ec);
+                                     return;
+                                 }
+                                 on_read(*cp, n);
+                             });
+}
+
+void worker::on_read(connection& c, std::size_t n) {
+    std::int64_t now = now_ns();
+    if (measuring_) result_.bytes_received += n;
+    if (!verify_and_complete(c, c.buffer, n, now)) return;  // the connection failed
+    write_queued(c);
+    start_read(c);
+    if (!schedule_.empty() && schedule_.front().when <= now + schedule_slack_ns) {
+        run_due(now_ns());
+        arm_schedule_timer();
+    }
+    if (phase_ == phase::draining) maybe_finish_drain();
+}
+
+// Compares the received bytes with the expected replies and completes every line whose
+// reply is now whole. Replies of consecutive lines lie back to back on the reply tape, so
+// one memcmp checks everything received up to the tape's end (usually the whole read).
+// Returns false if the connection failed.
+bool worker::verify_and_complete(connection& c, const char* data, std::size_t n, std::int64_t now) {
+    const payload& pl = *plan_.lines;
+    const std::size_t reply = pl.reply_stride();
+    while (n > 0) {
+        if (c.done == c.written) {
+            // Bytes for a line we never sent.
+            if (result_.mismatches.size() < max_mismatch_examples)
+                result_.mismatches.push_back({c.id, c.answered, 0, "(nothing: no line in flight)",
+                                              escape(data, std::min(n, example_bytes))});
+            fail(c, failure::mismatch);
+            return false;
+        }
+        std::size_t line = (c.first_line + c.done) % pl.lines();
+        const char* expected = pl.reply(line) + c.reply_pos;
+        // As far as the tape goes without wrapping, and no further than the lines sent.
+        std::size_t span =
+            std::min<std::uint64_t>((pl.lines() - line), c.written - c.done) * reply - c.reply_pos;
+        std::size_t take = std::min(n, span);
+        if (std::memcmp(data, expected, take) != 0) {
+            std::size_t at = 0;
+            while (data[at] == expected[at]) ++at;
+            std::size_t in_reply = (c.reply_pos + at) % reply;
+            if (result_.mismatches.size() < max_mismatch_examples)
+                result_.mismatches.push_back(
+                    {c.id, c.answered + (c.reply_pos + at) / reply, in_reply,
+                     escape(expected + at, std::min(reply - in_reply, example_bytes)),
+                     escape(data + at, std::min(n - at, example_bytes))});
+            fail(c, failure::mismatch);
+            return false;
+        }
+        std::size_t whole = (c.reply_pos + take) / reply;  // replies completed by these bytes
+        c.reply_pos = (c.reply_pos + take) % reply;
+        data += take;
+        n -= take;
+        for (std::size_t i = 0; i < whole; ++i) complete_line(c, now);
+    }
+    return true;
+}
+
+void worker::complete_line(connection& c, std::int64_t now) {
+    const connection::line_times times = c.slot(c.done);
+    ++c.done;
+    ++c.answered;
+    --in_flight_;
+    c.backoff_ns = 0;
+    live_completions_.store(live_completions_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    // A line belongs to the window by its intended send time, so that a stall at the end
+    // of the window still shows in the figures of the lines it delayed.
+    if (times.intended >= t_measure_ && times.intended < t_end_) {
+        // Into this second's histograms only; flush_interval() adds them to the totals
+        // once a second (an exact merge), which halves the cost of recording.
+        interval_corrected_.record(now - times.intended);
+        interval_uncorrected_.record(now - times.actual);
+        result_.send_lag.record(times.actual - times.intended);
+        ++result_.requests;
+        ++interval_requests_;
+    }
+    if (!plan_.open_loop) {
+        if (phase_ == phase::running && now < t_end_) queue_line(c, now);
+    } else if (c.blocked) {
+        c.blocked = false;
+        run_schedule(c, now);
+    }
+}
+// ---- 5. Errors ---------------------------------------------------------------------------
+
+void worker::fail_io(connection& c, const error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec == asio::error::eof)
+        fail(c, c.reply_pos > 0 ? failure::short_reply : failure::closed);
+    else if (ec == asio::error::connection_reset || ec == asio::error::broken_pipe)
+        fail(c, failure::reset);
+    else
+        fail(c, failure::other);
+}
+
+void worker::fail(connection& c, failure why) {
+    error_counts& e = result_.errors;
+    // One counter per class, in the order of enum failure.
+    std::uint64_t* const counters[] = {&e.connect, &e.refused,  &e.reset,       &e.closed,
+                                       &e.timeout, &e.mismatch, &e.short_reply, &e.other};
+    ++*counters[static_cast<int>(why)];
+    if (measuring_) ++interval_errors_;
+    live_errors_.store(e.total(), std::memory_order_relaxed);
+    bool was_connecting = c.st == connection::state::connecting;
+    close(c);
+    if (was_connecting) --connecting_;
+    if (c.first_connect) {
+        c.first_connect = false;
+        resolve_ramp_one();
+    }
+    if (!c.idle && phase_ == phase::running) schedule_reconnect(c);
+    if (phase_ == phase::draining) maybe_finish_drain();
+}
+
+void worker::close(connection& c) {
+    ++c.generation;
+    error_code ignored;
+    c.socket.close(ignored);  // cancels its operations: their handlers see a new generation
+    c.st = connection::state::closed;
+    in_flight_ -= static_cast<std::int64_t>(c.queued - c.done);
+    c.queued = c.written = c.done = 0;
+    c.reply_pos = 0;
+    c.writing = c.traffic = c.blocked = false;
+    if (c.buffer) give_buffer(std::exchange(c.buffer, nullptr));
+}
+
+void worker::schedule_reconnect(connection& c) {
+    c.backoff_ns = c.backoff_ns ? std::min(2 * c.backoff_ns, one_second_ns) : one_second_ns / 20;
+    reconnects_.push_back({now_ns() + c.backoff_ns, &c});
+    std::push_heap(reconnects_.begin(), reconnects_.end(), std::greater<>());
+    arm_reconnect_timer();
+}
+
+void worker::arm_reconnect_timer() {
+    if (reconnects_.empty() || reconnects_.front().when >= reconnect_armed_for_) return;
+    reconnect_armed_for_ = reconnects_.front().when;
+    reconnect_timer_.expires_at(to_time_point(reconnect_armed_for_));
+    reconnect_timer_.async_wait([this](const error_code& ec) {
+        if (ec || phase_ != phase::running) return;
+        reconnect_armed_for_ = INT64_MAX;
+        std::int64_t now = now_ns();
+        while (!reconnects_.empty() && reconnects_.front().when <= now) {
+            std::pop_heap(reconnects_.begin(), reconnects_.end(), std::greater<>());
+            connection& c = *reconnects_.back().c;
+            reconnects_.pop_back();
+            if (c.st == connection::state::closed) connect(c);
+        }
+        arm_reconnect_timer();
+    });
+}
+// ---- Buffers -----------------------------------------------------------------------------
+
+char* worker::take_buffer() {
+    if (free_buffers_.empty()) {
+        buffer_storage_.emplace_back(new char[plan_.read_buffer_size]);
+        return buffer_storage_.back().get();
+    }
+    char* b = free_buffers_.back();
+    free_buffers_.pop_back();
+    return b;
+}
+
+void worker::give_buffer(char* b) {
+    free_buffers_.push_back(b);
+}
+
+}  // namespace loadgen

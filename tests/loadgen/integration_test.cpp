@@ -1,0 +1,303 @@
+// rot13-load against real servers over real sockets: the reference select() server, every
+// other server built here, and rot13-fault, which stalls, corrupts, crashes and drops on
+// purpose. Every run is short (a few seconds) and bounded by a timeout.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "histf_decoder.hpp"
+#include "process.hpp"
+
+namespace {
+
+using loadgen_test::run_load;
+using loadgen_test::server;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+json read_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return nullptr;
+    return json::parse(in);
+}
+
+std::string port_of(server& s) {
+    return std::to_string(s.port());
+}
+
+// Runs rot13-load with --json to a temporary file and returns the parsed results.
+struct json_run {
+    loadgen_test::load_run run;
+    json results;
+};
+
+json_run run_with_json(std::vector<std::string> args, std::chrono::milliseconds limit = 60s) {
+    std::string path = loadgen_test::temp_path(".json");
+    args.insert(args.end(), {"--json", path});
+    json_run r{run_load(args, limit), nullptr};
+    r.results = read_json(path);
+    std::remove(path.c_str());
+    return r;
+}
+
+std::int64_t corrected_p99(const json& j) {
+    return j.at("summary").at("latency_ns").at("corrected").at("p99");
+}
+
+TEST(Integration, ClosedLoopAgainstSelectIsCleanAndVerified) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json({"--port", port_of(s), "-c", "10", "--duration", "1", "--warmup", "0.2"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    ASSERT_TRUE(r.results.is_object());
+    const json& sum = r.results.at("summary");
+    EXPECT_EQ(r.results.at("status"), "ok");
+    EXPECT_GT(sum.at("requests").get<std::uint64_t>(), 1000u);
+    EXPECT_EQ(sum.at("validation_failures"), 0);
+    EXPECT_EQ(sum.at("errors").at("total"), 0);
+    EXPECT_EQ(sum.at("connections").at("established"), 10);
+    EXPECT_EQ(r.results.at("histograms").at("corrected").at("count"), sum.at("requests"));
+    EXPECT_GT(sum.at("bytes_received").get<std::uint64_t>(), 0u);
+    EXPECT_NE(r.run.out.find("every reply byte checked: 0 failures"), std::string::npos) << r.run.out;
+}
+
+TEST(Integration, PipelinedDepthSixteenIsVerified) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "4", "--depth", "16", "--duration", "1", "--warmup", "0.2"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_EQ(r.results.at("config").at("depth"), 16);
+    EXPECT_EQ(r.results.at("summary").at("validation_failures"), 0);
+}
+
+class LongLines : public ::testing::TestWithParam<int> {};
+
+// Lines of max_line bytes and more come back in 16384-byte pieces; a line of exactly
+// k * 16384 bytes also gets a final empty reply. Every byte and every '\n' is checked.
+TEST_P(LongLines, AreAnsweredInPiecesAndVerified) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json({"--port", port_of(s), "-c", "2", "--depth", "2", "--size",
+                            std::to_string(GetParam()), "--duration", "0.5", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_GT(r.results.at("summary").at("requests").get<int>(), 0);
+    EXPECT_EQ(r.results.at("summary").at("validation_failures"), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, LongLines, ::testing::Values(0, 16383, 16384, 16385, 32768, 40000));
+
+TEST(Integration, OpenLoopKeepsItsRateAndRecordsSendLag) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "10", "--rate", "2000", "--duration", "2", "--warmup", "0.2"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    const json& sum = r.results.at("summary");
+    EXPECT_NEAR(sum.at("requests").get<double>(), 4000, 200);
+    EXPECT_EQ(r.results.at("config").at("mode"), "open");
+    EXPECT_EQ(r.results.at("loadgen").at("send_lag_ns").at("count"), sum.at("requests"));
+}
+
+TEST(Integration, PoissonArrivalsAverageTheRate) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json({"--port", port_of(s), "-c", "10", "--rate", "2000", "--arrivals", "poisson",
+                            "--duration", "2", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_NEAR(r.results.at("summary").at("requests").get<double>(), 4000, 400);
+}
+
+TEST(Integration, IdleConnectionsAreHeldOpen) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "2", "--idle", "200", "--duration", "0.5", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_EQ(r.results.at("summary").at("connections").at("idle_established"), 200);
+    EXPECT_EQ(r.results.at("summary").at("latency_ns").at("connect").at("count"), 202);
+}
+
+TEST(Integration, ConnectRatePacesTheRampUp) {
+    server s(ROT13_SELECT_BINARY);
+    // 2 + 300 connections at 1,000 per second: about 0.3 s of ramp-up.
+    auto r = run_with_json({"--port", port_of(s), "-c", "2", "--idle", "300", "--connect-rate", "1000",
+                            "--duration", "0.3", "--warmup", "0", "--threads", "1"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    double ramp = r.results.at("summary").at("ramp_up_s");
+    EXPECT_GT(ramp, 0.25);
+    EXPECT_LT(ramp, 1.5);
+}
+
+TEST(Integration, SourceAddressesSpreadTheConnections) {
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json({"--port", port_of(s), "-c", "8", "--source", "127.0.0.1-127.0.0.4", "--duration",
+                            "0.3", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_EQ(r.results.at("summary").at("connections").at("established"), 8);
+}
+
+TEST(Integration, ASingleCorruptedByteFailsValidation) {
+    // About 1000 lines in all; the 700th reply has one byte flipped.
+    server s(ROT13_FAULT_BINARY, {"--corrupt-every", "700"});
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "1", "--rate", "1000", "--duration", "1", "--warmup", "0"});
+    EXPECT_EQ(r.run.status, 1) << r.run.out << r.run.err;
+    ASSERT_TRUE(r.results.is_object());
+    EXPECT_EQ(r.results.at("summary").at("errors").at("mismatch"), 1);
+    EXPECT_EQ(r.results.at("summary").at("validation_failures"), 1);
+    EXPECT_EQ(r.results.at("status"), "failed");
+    EXPECT_NE(r.results.at("reason").get<std::string>().find("validation failure"), std::string::npos);
+    ASSERT_EQ(r.results.at("summary").at("mismatches").size(), 1u);
+    EXPECT_EQ(r.results.at("summary").at("mismatches").at(0).at("offset"), 0);
+    EXPECT_NE(r.run.out.find("expected \""), std::string::npos) << r.run.out;
+}
+
+TEST(Integration, AStallShowsInTheCorrectedP99) {
+    // 200 ms without service every second at 2,000 lines/s: a fifth of the lines are
+    // intended while the server stalls, so the corrected p99 is near 200 ms.
+    server s(ROT13_FAULT_BINARY, {"--stall-ms", "200", "--stall-every-ms", "1000"});
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "10", "--rate", "2000", "--duration", "3", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_GE(corrected_p99(r.results), 50'000'000) << r.run.out;
+}
+
+TEST(Integration, ACleanRunHasNoSuchP99) {
+    server s(ROT13_FAULT_BINARY);  // the same server without faults
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "10", "--rate", "2000", "--duration", "3", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_LT(corrected_p99(r.results), 50'000'000) << r.run.out;
+}
+
+TEST(Integration, BrokenP99ThresholdFailsTheRun) {
+    server s(ROT13_FAULT_BINARY, {"--stall-ms", "200", "--stall-every-ms", "1000"});
+    auto r = run_with_json({"--port", port_of(s), "-c", "4", "--rate", "1000", "--duration", "2", "--warmup",
+                            "0", "--max-p99-ms", "20"});
+    EXPECT_EQ(r.run.status, 1) << r.run.out;
+    EXPECT_NE(r.results.at("reason").get<std::string>().find("--max-p99-ms 20"), std::string::npos);
+}
+
+TEST(Integration, ACrashingServerGivesAFailedRunWithJsonAndNoHang) {
+    server s(ROT13_FAULT_BINARY, {"--crash-after", "500"});
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "4", "--duration", "2", "--warmup", "0", "--timeout", "1"}, 20s);
+    EXPECT_EQ(r.run.status, 1) << r.run.out << r.run.err;
+    EXPECT_LT(r.run.seconds, 10);
+    ASSERT_TRUE(r.results.is_object()) << "no JSON written";
+    EXPECT_EQ(r.results.at("status"), "failed");
+    const json& e = r.results.at("summary").at("errors");
+    EXPECT_GT(e.at("closed").get<int>() + e.at("reset").get<int>() + e.at("short_reply").get<int>(), 0) << e;
+    EXPECT_GT(e.at("refused").get<int>(), 0) << e;  // reconnects find nobody listening
+}
+
+TEST(Integration, DroppedConnectionsAreCountedAndReconnected) {
+    server s(ROT13_FAULT_BINARY, {"--drop-after", "100"});
+    auto r = run_with_json(
+        {"--port", port_of(s), "-c", "2", "--duration", "1", "--warmup", "0", "--max-error-rate", "1"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    const json& sum = r.results.at("summary");
+    EXPECT_GT(sum.at("errors").at("reset").get<int>() + sum.at("errors").at("closed").get<int>(), 0);
+    EXPECT_GT(sum.at("requests").get<int>(), 400);  // more than two connections' worth: reconnects work
+}
+
+TEST(Integration, NoServerFailsFast) {
+    int port;
+    {
+        server s(ROT13_SELECT_BINARY);  // a port that was just free, now closed again
+        port = s.port();
+    }
+    auto r = run_with_json({"--port", std::to_string(port), "-c", "2", "--duration", "5"}, 20s);
+    EXPECT_EQ(r.run.status, 1) << r.run.out << r.run.err;
+    EXPECT_LT(r.run.seconds, 4);
+    ASSERT_TRUE(r.results.is_object());
+    EXPECT_EQ(r.results.at("status"), "failed");
+    EXPECT_GT(r.results.at("summary").at("errors").at("refused").get<int>(), 0);
+}
+
+TEST(Integration, SigtermEndsTheRunEarlyAndStillWritesEverything) {
+    server s(ROT13_SELECT_BINARY);
+    std::string path = loadgen_test::temp_path(".json");
+    loadgen_test::child load({ROT13_LOAD_BINARY, "--port", port_of(s), "-c", "4", "--duration", "30",
+                              "--warmup", "0", "--json", path});
+    std::this_thread::sleep_for(1500ms);
+    load.signal(SIGTERM);
+    int status = load.wait(10s);
+    EXPECT_EQ(status, 0) << load.out() << load.err();
+    json j = read_json(path);
+    std::remove(path.c_str());
+    ASSERT_TRUE(j.is_object());
+    EXPECT_NE(j.at("reason").get<std::string>().find("interrupted by SIGTERM"), std::string::npos);
+    EXPECT_GT(j.at("summary").at("requests").get<int>(), 0);
+    EXPECT_LT(j.at("summary").at("duration_s").get<double>(), 5);
+    EXPECT_NE(load.out().find("latency"), std::string::npos);
+}
+
+TEST(Integration, MergeOfTwoRunsAddsThemUp) {
+    server s(ROT13_SELECT_BINARY);
+    std::string a = loadgen_test::temp_path(".json"), b = loadgen_test::temp_path(".json");
+    auto ra =
+        run_load({"--port", port_of(s), "-c", "2", "--duration", "0.5", "--warmup", "0", "--json", a, "-q"});
+    auto rb =
+        run_load({"--port", port_of(s), "-c", "3", "--duration", "0.5", "--warmup", "0", "--json", b, "-q"});
+    ASSERT_EQ(ra.status, 0);
+    ASSERT_EQ(rb.status, 0);
+    auto m = run_load({"merge", a, b});
+    ASSERT_EQ(m.status, 0) << m.err;
+    json ja = read_json(a), jb = read_json(b), jm = json::parse(m.out);
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+    EXPECT_EQ(jm.at("summary").at("requests"), ja.at("summary").at("requests").get<std::uint64_t>() +
+                                                   jb.at("summary").at("requests").get<std::uint64_t>());
+    EXPECT_EQ(jm.at("histograms").at("corrected").at("count"), jm.at("summary").at("requests"));
+    EXPECT_EQ(jm.at("summary").at("connections").at("requested"), 5);
+    EXPECT_EQ(jm.at("status"), "ok");
+}
+
+TEST(Integration, HdrLogHoldsEverySecondOfTheWindow) {
+    server s(ROT13_SELECT_BINARY);
+    std::string log = loadgen_test::temp_path(".hlog");
+    auto r = run_with_json({"--port", port_of(s), "-c", "2", "--rate", "500", "--duration", "2", "--warmup",
+                            "0.2", "--hdr-log", log});
+    ASSERT_EQ(r.run.status, 0) << r.run.out;
+    std::ifstream in(log);
+    std::string line;
+    std::int64_t corrected = 0;
+    int intervals = 0;
+    while (std::getline(in, line)) {
+        if (line.rfind("Tag=corrected,", 0) != 0) continue;
+        ++intervals;
+        corrected += loadgen_test::decode_histf(line.substr(line.find("HISTF"))).total();
+    }
+    std::remove(log.c_str());
+    EXPECT_EQ(intervals, 2);
+    EXPECT_EQ(corrected, r.results.at("summary").at("requests").get<std::int64_t>());
+}
+
+// A quick verified run against every server variant built here (the reference included).
+class EveryServer : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryServer, AnswersEveryLineCorrectly) {
+    server s(GetParam());
+    auto r = run_with_json({"--port", port_of(s), "-c", "2", "--depth", "4", "--size", "100", "--duration",
+                            "0.5", "--warmup", "0", "--timeout", "5"});
+    EXPECT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+}
+
+std::vector<std::string> server_binaries() {
+    std::vector<std::string> out;
+    std::istringstream in(ROT13_SERVER_BINARIES);
+    std::string path;
+    while (std::getline(in, path, ';'))
+        if (!path.empty()) out.push_back(path);
+    return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Built, EveryServer, ::testing::ValuesIn(server_binaries()),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                             std::string name = param_info.param.substr(param_info.param.rfind("rot13-") + 6);
+                             for (char& c : name)
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             return name;
+                         });
+
+}  // namespace

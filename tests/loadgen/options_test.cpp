@@ -1,0 +1,134 @@
+// rot13-load's flags: defaults, values, and the mistakes that are usage errors.
+#include "loadgen/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/errors.hpp"
+
+namespace {
+
+loadgen::options parse(std::vector<std::string_view> args) {
+    return loadgen::parse_options(args);
+}
+
+TEST(Options, DefaultsToAClosedLoopOfTenConnections) {
+    auto o = parse({"--port", "5000"});
+    EXPECT_EQ(o.host, "127.0.0.1");
+    EXPECT_EQ(o.port, 5000);
+    EXPECT_EQ(o.connections, 10);
+    EXPECT_FALSE(o.open_loop());
+    EXPECT_EQ(o.effective_depth(), 1);
+    EXPECT_EQ(o.size, 16u);
+}
+
+TEST(Options, ParsesEveryFlag) {
+    auto o = parse({"--host=::1",
+                    "--port",
+                    "1",
+                    "-c",
+                    "100",
+                    "--depth",
+                    "16",
+                    "--rate",
+                    "2000.5",
+                    "--arrivals",
+                    "poisson",
+                    "--idle",
+                    "9900",
+                    "--size",
+                    "40000",
+                    "--seed",
+                    "9",
+                    "--duration",
+                    "2.5",
+                    "--warmup",
+                    "0",
+                    "--timeout",
+                    "0.5",
+                    "--connect-rate",
+                    "1000",
+                    "--source",
+                    "127.0.0.1-127.0.0.4",
+                    "--threads",
+                    "3",
+                    "--max-p99-ms",
+                    "12.5",
+                    "--max-error-rate",
+                    "0.01",
+                    "--json",
+                    "out.json",
+                    "--hdr-log",
+                    "out.hlog",
+                    "--quiet"});
+    EXPECT_EQ(o.host, "::1");
+    EXPECT_EQ(o.connections, 100);
+    EXPECT_EQ(o.effective_depth(), 16);
+    EXPECT_TRUE(o.open_loop());
+    EXPECT_DOUBLE_EQ(o.rate, 2000.5);
+    EXPECT_EQ(o.arrivals, loadgen::arrival_process::poisson);
+    EXPECT_EQ(o.idle, 9900);
+    EXPECT_EQ(o.size, 40000u);
+    EXPECT_EQ(o.seed, 9u);
+    EXPECT_DOUBLE_EQ(o.duration_s, 2.5);
+    EXPECT_DOUBLE_EQ(o.warmup_s, 0);
+    EXPECT_DOUBLE_EQ(o.timeout_s, 0.5);
+    EXPECT_DOUBLE_EQ(o.connect_rate, 1000);
+    ASSERT_EQ(o.source_addresses.size(), 4u);
+    EXPECT_EQ(o.source_addresses[0], 0x7f000001u);
+    EXPECT_EQ(o.source_addresses[3], 0x7f000004u);
+    EXPECT_EQ(o.threads, 3);
+    EXPECT_DOUBLE_EQ(o.max_p99_ms, 12.5);
+    EXPECT_DOUBLE_EQ(o.max_error_rate, 0.01);
+    EXPECT_EQ(o.json_path, "out.json");
+    EXPECT_EQ(o.hdr_log_path, "out.hlog");
+    EXPECT_TRUE(o.quiet);
+}
+
+TEST(Options, OpenLoopDepthDefaultsToACapOfAThousand) {
+    EXPECT_EQ(parse({"--port", "1", "--rate", "100"}).effective_depth(), 1000);
+}
+
+TEST(Options, HelpNeedsNoPort) {
+    EXPECT_TRUE(parse({"--help"}).help);
+}
+
+struct bad_args {
+    const char* name;  // names the case in test output and ctest
+    std::vector<std::string_view> args;
+};
+void PrintTo(const bad_args& b, std::ostream* out) {
+    *out << b.name;
+}
+
+class BadOptions : public ::testing::TestWithParam<bad_args> {};
+
+TEST_P(BadOptions, AreUsageErrors) {
+    EXPECT_THROW(parse(GetParam().args), rot13::usage_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Mistakes, BadOptions,
+    ::testing::Values(bad_args{"no_port", {}},
+                      bad_args{"port_zero", {"--port", "0"}},  // port 0 names no server
+                      bad_args{"port_too_big", {"--port", "70000"}},
+                      bad_args{"unknown_flag", {"--port", "1", "--bogus"}},
+                      bad_args{"stray_argument", {"--port", "1", "stray"}},
+                      bad_args{"no_connections", {"--port", "1", "--connections", "0"}},
+                      bad_args{"rate_not_a_number", {"--port", "1", "--rate", "abc"}},
+                      bad_args{"negative_rate", {"--port", "1", "--rate", "-5"}},
+                      bad_args{"zero_duration", {"--port", "1", "--duration", "0"}},
+                      bad_args{"arrivals_without_rate", {"--port", "1", "--arrivals", "poisson"}},
+                      bad_args{"unknown_arrivals", {"--port", "1", "--rate", "5", "--arrivals", "bursty"}},
+                      bad_args{"backwards_source_range", {"--port", "1", "--source", "127.0.0.9-127.0.0.1"}},
+                      bad_args{"source_not_ipv4", {"--port", "1", "--source", "localhost"}},
+                      bad_args{"error_rate_above_one", {"--port", "1", "--max-error-rate", "2"}},
+                      bad_args{"value_for_a_switch", {"--port", "1", "--quiet=yes"}},
+                      bad_args{"port_without_value", {"--port"}}),
+    [](const ::testing::TestParamInfo<bad_args>& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
