@@ -1,67 +1,87 @@
 #include "cli.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 #include "errors.hpp"
 
 namespace rot13 {
-namespace {
-
-long parse_integer(std::string_view flag, std::string_view text, long min, long max) {
-    long value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
-        throw usage_error(std::string(flag) + " expects an integer from " + std::to_string(min) +
-                          " to " + std::to_string(max) + ", got '" + std::string(text) + "'");
-    return value;
+bool flag_reader::next() {
+    if (next_ >= args_.size()) return false;
+    flag_ = args_[next_++];
+    has_inline_value_ = false;
+    if (auto eq = flag_.find('='); flag_.starts_with("--") && eq != std::string_view::npos) {
+        inline_value_ = flag_.substr(eq + 1);
+        flag_ = flag_.substr(0, eq);
+        has_inline_value_ = true;
+    }
+    return true;
 }
 
-}  // namespace
+std::string_view flag_reader::value() {
+    if (has_inline_value_) return inline_value_;
+    if (next_ >= args_.size()) throw usage_error(std::string(flag_) + " needs a value");
+    return args_[next_++];
+}
+
+void flag_reader::no_value() const {
+    if (has_inline_value_) throw usage_error(std::string(flag_) + " takes no value");
+}
+
+long long flag_reader::integer(long long min, long long max) {
+    std::string_view text = value();
+    long long result = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), result);
+    if (ec != std::errc() || end != text.data() + text.size() || result < min || result > max)
+        throw usage_error(std::string(flag_) + " expects an integer from " + std::to_string(min) + " to " +
+                          std::to_string(max) + ", got '" + std::string(text) + "'");
+    return result;
+}
+
+double flag_reader::number(double min, double max) {
+    std::string_view text = value();
+    double result = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), result);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(result) || result < min ||
+        result > max) {
+        char range[64];
+        std::snprintf(range, sizeof(range), "from %g to %g", min, max);
+        throw usage_error(std::string(flag_) + " expects a number " + range + ", got '" + std::string(text) + "'");
+    }
+    return result;
+}
+
+void flag_reader::unknown() const {
+    if (flag_.starts_with("-")) throw usage_error("unknown option '" + std::string(flag_) + "'");
+    throw usage_error("unexpected argument '" + std::string(flag_) + "'");
+}
 
 server_options parse_server_options(std::span<const std::string_view> args, const server_spec& spec) {
     server_options opts;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view flag = args[i];
-        std::string_view value;
-        bool has_inline_value = false;
-        // Accept both "--port 5" and "--port=5".
-        if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
-            value = flag.substr(eq + 1);
-            flag = flag.substr(0, eq);
-            has_inline_value = true;
-        }
-        auto take_value = [&]() -> std::string_view {
-            if (has_inline_value) return value;
-            if (i + 1 >= args.size()) throw usage_error(std::string(flag) + " needs a value");
-            return args[++i];
-        };
-        auto no_value = [&] {
-            if (has_inline_value) throw usage_error(std::string(flag) + " takes no value");
-        };
-
+    flag_reader flags(args);
+    while (flags.next()) {
+        std::string_view flag = flags.flag();
         if (flag == "--help" || flag == "-h") {
-            no_value();
+            flags.no_value();
             opts.help = true;
         } else if (flag == "--port") {
-            opts.port = static_cast<std::uint16_t>(parse_integer(flag, take_value(), 0, 65535));
+            opts.port = static_cast<std::uint16_t>(flags.integer(0, 65535));
         } else if (flag == "--bind") {
-            opts.bind = std::string(take_value());
+            opts.bind = std::string(flags.value());
             if (opts.bind.empty()) throw usage_error("--bind needs an address");
         } else if (flag == "--backlog") {
-            opts.backlog = static_cast<int>(parse_integer(flag, take_value(), 1, 1 << 20));
+            opts.backlog = static_cast<int>(flags.integer(1, 1 << 20));
         } else if (flag == "--backend" && spec.takes_backend) {
-            opts.backend = std::string(take_value());
+            opts.backend = std::string(flags.value());
         } else if (flag == "--threads" && spec.takes_threads) {
-            opts.threads = static_cast<int>(parse_integer(flag, take_value(), 1, 100000));
+            opts.threads = static_cast<int>(flags.integer(1, 100000));
         } else if (flag == "--edge" && spec.takes_edge) {
-            no_value();
+            flags.no_value();
             opts.edge = true;
-        } else if (flag.starts_with("-")) {
-            throw usage_error("unknown option '" + std::string(flag) + "'");
         } else {
-            throw usage_error("unexpected argument '" + std::string(flag) + "'");
+            flags.unknown();
         }
     }
     return opts;

@@ -33,6 +33,35 @@ struct server_options {
     bool help = false;
 };
 
+// Walks a command line flag by flag, accepting both "--flag value" and "--flag=value".
+// Every mistake is a usage_error naming the flag. Shared by the servers, rot13-load and
+// rot13-bench so that all of them read flags the same way.
+class flag_reader {
+public:
+    explicit flag_reader(std::span<const std::string_view> args) : args_(args) {}
+
+    // Moves to the next argument; false when there are none left.
+    bool next();
+    // The current flag, without any "=value".
+    std::string_view flag() const { return flag_; }
+    // The flag's value: the part after '=', or else the next argument.
+    std::string_view value();
+    // For flags without a value: rejects "--flag=value".
+    void no_value() const;
+    // value() as an integer in [min, max], or a number in [min, max].
+    long long integer(long long min, long long max);
+    double number(double min, double max);
+    // A usage_error for an argument that matched no known flag.
+    [[noreturn]] void unknown() const;
+
+private:
+    std::span<const std::string_view> args_;
+    std::size_t next_ = 0;
+    std::string_view flag_;
+    std::string_view inline_value_;
+    bool has_inline_value_ = false;
+};
+
 // Parses args (without argv[0]). Throws usage_error on a bad or unknown flag.
 server_options parse_server_options(std::span<const std::string_view> args, const server_spec& spec);
 

@@ -2,35 +2,15 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
-#include <cmath>
 #include <limits>
 
+#include "common/cli.hpp"
 #include "common/errors.hpp"
 
 namespace loadgen {
 namespace {
 
 using rot13::usage_error;
-
-long long parse_integer(std::string_view flag, std::string_view text, long long min, long long max) {
-    long long value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
-        throw usage_error(std::string(flag) + " expects an integer from " + std::to_string(min) + " to " +
-                          std::to_string(max) + ", got '" + std::string(text) + "'");
-    return value;
-}
-
-double parse_number(std::string_view flag, std::string_view text, double min, double max) {
-    double value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) || value < min ||
-        value > max)
-        throw usage_error(std::string(flag) + " expects a number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + ", got '" + std::string(text) + "'");
-    return value;
-}
 
 std::uint32_t parse_ipv4(std::string_view text) {
     std::string copy(text);
@@ -57,43 +37,28 @@ std::vector<std::uint32_t> parse_source_range(std::string_view text) {
 options parse_options(std::span<const std::string_view> args) {
     options opts;
     bool arrivals_given = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view flag = args[i];
-        std::string_view value;
-        bool has_inline_value = false;
-        // Accept both "--rate 5" and "--rate=5", like the servers.
-        if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
-            value = flag.substr(eq + 1);
-            flag = flag.substr(0, eq);
-            has_inline_value = true;
-        }
-        auto take = [&]() -> std::string_view {
-            if (has_inline_value) return value;
-            if (i + 1 >= args.size()) throw usage_error(std::string(flag) + " needs a value");
-            return args[++i];
-        };
-        auto no_value = [&] {
-            if (has_inline_value) throw usage_error(std::string(flag) + " takes no value");
-        };
+    rot13::flag_reader flags(args);
+    while (flags.next()) {
+        std::string_view flag = flags.flag();
         constexpr double day = 86400;
         if (flag == "--help" || flag == "-h") {
-            no_value();
+            flags.no_value();
             opts.help = true;
         } else if (flag == "--host") {
-            opts.host = std::string(take());
+            opts.host = std::string(flags.value());
             if (opts.host.empty()) throw usage_error("--host needs an address");
         } else if (flag == "--port") {
-            opts.port = static_cast<int>(parse_integer(flag, take(), 1, 65535));
+            opts.port = static_cast<int>(flags.integer(1, 65535));
         } else if (flag == "--connections" || flag == "-c") {
-            opts.connections = static_cast<int>(parse_integer(flag, take(), 1, 1'000'000));
+            opts.connections = static_cast<int>(flags.integer(1, 1'000'000));
         } else if (flag == "--idle") {
-            opts.idle = static_cast<int>(parse_integer(flag, take(), 0, 1'000'000));
+            opts.idle = static_cast<int>(flags.integer(0, 1'000'000));
         } else if (flag == "--depth") {
-            opts.depth = static_cast<int>(parse_integer(flag, take(), 1, 1'000'000));
+            opts.depth = static_cast<int>(flags.integer(1, 1'000'000));
         } else if (flag == "--rate") {
-            opts.rate = parse_number(flag, take(), 0, 1e9);
+            opts.rate = flags.number(0, 1e9);
         } else if (flag == "--arrivals") {
-            std::string_view v = take();
+            std::string_view v = flags.value();
             if (v == "uniform")
                 opts.arrivals = arrival_process::uniform;
             else if (v == "poisson")
@@ -102,40 +67,38 @@ options parse_options(std::span<const std::string_view> args) {
                 throw usage_error("--arrivals expects uniform or poisson, got '" + std::string(v) + "'");
             arrivals_given = true;
         } else if (flag == "--size") {
-            opts.size = static_cast<std::size_t>(parse_integer(flag, take(), 0, 64 << 20));
+            opts.size = static_cast<std::size_t>(flags.integer(0, 64 << 20));
         } else if (flag == "--seed") {
             opts.seed = static_cast<std::uint64_t>(
-                parse_integer(flag, take(), 0, std::numeric_limits<long long>::max()));
+                flags.integer(0, std::numeric_limits<long long>::max()));
         } else if (flag == "--duration") {
-            opts.duration_s = parse_number(flag, take(), 0.001, 30 * day);
+            opts.duration_s = flags.number(0.001, 30 * day);
         } else if (flag == "--warmup") {
-            opts.warmup_s = parse_number(flag, take(), 0, 30 * day);
+            opts.warmup_s = flags.number(0, 30 * day);
         } else if (flag == "--timeout") {
-            opts.timeout_s = parse_number(flag, take(), 0.001, day);
+            opts.timeout_s = flags.number(0.001, day);
         } else if (flag == "--connect-rate") {
-            opts.connect_rate = parse_number(flag, take(), 0, 1e7);
+            opts.connect_rate = flags.number(0, 1e7);
         } else if (flag == "--source") {
-            opts.source = std::string(take());
+            opts.source = std::string(flags.value());
             opts.source_addresses = parse_source_range(opts.source);
         } else if (flag == "--threads") {
-            opts.threads = static_cast<int>(parse_integer(flag, take(), 1, 1024));
+            opts.threads = static_cast<int>(flags.integer(1, 1024));
         } else if (flag == "--max-p99-ms") {
-            opts.max_p99_ms = parse_number(flag, take(), 0, 1e9);
+            opts.max_p99_ms = flags.number(0, 1e9);
         } else if (flag == "--max-error-rate") {
-            opts.max_error_rate = parse_number(flag, take(), 0, 1);
+            opts.max_error_rate = flags.number(0, 1);
         } else if (flag == "--json") {
-            opts.json_path = std::string(take());
+            opts.json_path = std::string(flags.value());
             if (opts.json_path.empty()) throw usage_error("--json needs a file name (or - for stdout)");
         } else if (flag == "--hdr-log") {
-            opts.hdr_log_path = std::string(take());
+            opts.hdr_log_path = std::string(flags.value());
             if (opts.hdr_log_path.empty()) throw usage_error("--hdr-log needs a file name");
         } else if (flag == "--quiet" || flag == "-q") {
-            no_value();
+            flags.no_value();
             opts.quiet = true;
-        } else if (flag.starts_with("-")) {
-            throw usage_error("unknown option '" + std::string(flag) + "'");
         } else {
-            throw usage_error("unexpected argument '" + std::string(flag) + "'");
+            flags.unknown();
         }
     }
     if (opts.help) return opts;
