@@ -1,0 +1,221 @@
+#include "harness/context.hpp"
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "harness/build_info.hpp"
+#include "harness/process.hpp"
+
+namespace harness {
+
+namespace {
+
+std::string read_first_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+long read_long(const std::string& path) {
+    try {
+        return std::stol(read_first_line(path));
+    } catch (const std::exception&) {
+        return -1;
+    }
+}
+
+// The value of `key` in a "key : value" or key="value" file (/proc/cpuinfo, os-release).
+std::string find_value(const std::string& path, const std::string& key, char separator) {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        auto at = line.find(separator);
+        if (at == std::string::npos) continue;
+        std::string name = line.substr(0, at);
+        name.erase(name.find_last_not_of(" \t") + 1);
+        if (name != key) continue;
+        std::string value = line.substr(at + 1);
+        value.erase(0, value.find_first_not_of(" \t\""));
+        value.erase(value.find_last_not_of(" \t\"") + 1);
+        return value;
+    }
+    return "";
+}
+
+// The first line a shell command prints, "" when it fails.
+std::string command_output(const std::string& command) {
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        std::array<char, 256> buf;
+        while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+        if (::pclose(pipe) != 0) return "";
+    }
+    return out;
+}
+
+std::string git_commit() {
+    std::string dir = build_info::source_dir;
+    std::string quoted = "'" + dir + "'";
+    std::string head = command_output("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
+    head.erase(std::remove(head.begin(), head.end(), '\n'), head.end());
+    if (head.empty()) return "unknown (not a git checkout)";
+    std::string changes =
+        command_output("git -C " + quoted + " status --porcelain --untracked-files=no 2>/dev/null");
+    return changes.empty() ? head : head + "-dirty";
+}
+
+std::string or_unknown(const std::string& value, const char* why = "unknown") {
+    return value.empty() ? why : value;
+}
+
+}  // namespace
+
+std::string utc_now() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+limits raise_and_read_limits() {
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    limits lim;
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        lim.nofile_soft = nofile.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long>(nofile.rlim_cur);
+        lim.nofile_hard = nofile.rlim_max == RLIM_INFINITY ? -1 : static_cast<long>(nofile.rlim_max);
+    }
+    lim.somaxconn = read_long("/proc/sys/net/core/somaxconn");
+    std::istringstream range(read_first_line("/proc/sys/net/ipv4/ip_local_port_range"));
+    range >> lim.port_first >> lim.port_last;
+    return lim;
+}
+
+pinning choose_pinning(const std::string& server_cpus, const std::string& load_cpus) {
+    pinning pins;
+    std::vector<int> allowed = allowed_cpus();
+    if (!server_cpus.empty() || !load_cpus.empty()) {
+        if (!server_cpus.empty()) pins.server_cpus = parse_cpu_list(server_cpus);
+        if (!load_cpus.empty()) pins.load_cpus = parse_cpu_list(load_cpus);
+        for (const auto* list : {&pins.server_cpus, &pins.load_cpus})
+            for (int cpu : *list)
+                if (std::find(allowed.begin(), allowed.end(), cpu) == allowed.end())
+                    throw std::invalid_argument("CPU " + std::to_string(cpu) +
+                                                " is not one this process may use (" +
+                                                format_cpu_list(allowed) + ")");
+        pins.note = "given on the command line";
+        return pins;
+    }
+    if (allowed.size() < 2) {
+        pins.note = "not pinned: only " + std::to_string(allowed.size()) +
+                    " CPU allowed, server and load generator share it";
+        return pins;
+    }
+    std::size_t half = allowed.size() / 2;
+    pins.server_cpus.assign(allowed.begin(), allowed.begin() + static_cast<std::ptrdiff_t>(half));
+    pins.load_cpus.assign(allowed.begin() + static_cast<std::ptrdiff_t>(half), allowed.end());
+    pins.note = "default: the allowed CPUs " + format_cpu_list(allowed) + " split in two";
+    return pins;
+}
+
+std::vector<std::string> preflight(const std::vector<run_config>& runs, const limits& lim,
+                                   bool source_given) {
+    std::vector<std::string> warnings;
+    int most = 0;
+    std::string where;
+    for (const auto& r : runs) {
+        int total = r.load.connections + r.load.idle;
+        if (total > most) {
+            most = total;
+            where = r.cell;
+        }
+    }
+    // Each side holds one descriptor per connection plus a few of its own.
+    constexpr int spare_fds = 64;
+    if (lim.nofile_soft >= 0 && most + spare_fds > lim.nofile_soft)
+        warnings.push_back(
+            "the suite opens up to " + std::to_string(most) + " connections (" + where +
+            ") but the open-files limit is " + std::to_string(lim.nofile_soft) + " (hard limit " +
+            std::to_string(lim.nofile_hard) +
+            "): those runs will fail; raise the hard limit (ulimit -Hn, /etc/security/limits.conf)");
+    if (lim.port_first > 0 && lim.port_last >= lim.port_first) {
+        int ports = lim.port_last - lim.port_first + 1;
+        if (most > ports && !source_given)
+            warnings.push_back(
+                "the suite opens up to " + std::to_string(most) + " connections (" + where +
+                ") but one source address has only " + std::to_string(ports) + " ephemeral ports (" +
+                std::to_string(lim.port_first) + "-" + std::to_string(lim.port_last) +
+                "): pass --source 127.0.0.1-127.0.0.8 to spread connections over several addresses");
+    }
+    if (lim.somaxconn > 0 && most > lim.somaxconn)
+        warnings.push_back("net.core.somaxconn is " + std::to_string(lim.somaxconn) + ", below the " +
+                           std::to_string(most) + " connections of " + where +
+                           ": bursts of connects may be dropped and retried (slower ramp-up)");
+    return warnings;
+}
+
+json collect_context(const variant_table& variants, const limits& lim, const pinning& pins,
+                     const std::vector<std::string>& warnings) {
+    utsname uts{};
+    ::uname(&uts);
+    char host[256] = "unknown";
+    ::gethostname(host, sizeof(host) - 1);
+    std::string governor = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+
+    json ctx;
+    ctx["date"] = utc_now();
+    ctx["host"] = host;
+    ctx["os"] = or_unknown(find_value("/etc/os-release", "PRETTY_NAME", '='), uts.sysname);
+    ctx["kernel"] = std::string(uts.sysname) + " " + uts.release;
+    ctx["arch"] = uts.machine;
+    ctx["cpu_model"] = or_unknown(find_value("/proc/cpuinfo", "model name", ':'));
+    ctx["cores"] = ::sysconf(_SC_NPROCESSORS_ONLN);
+    ctx["cpus_allowed"] = format_cpu_list(allowed_cpus());
+    ctx["governor"] = or_unknown(governor, "unknown (no cpufreq: a VM or container?)");
+    ctx["compiler"] = build_info::compiler;
+    ctx["compiler_flags"] = build_info::cxx_flags;
+    ctx["build_type"] = build_info::build_type;
+    ctx["libraries"] = {{"libevent", or_unknown(build_info::libevent_version, "not found")},
+                        {"boost", or_unknown(build_info::boost_version, "not found")},
+                        {"liburing", or_unknown(build_info::liburing_version, "not found")},
+                        {"nlohmann_json", or_unknown(build_info::nlohmann_json_version)}};
+    ctx["rot13bench_version"] = build_info::project_version;
+    ctx["git_commit"] = git_commit();
+    ctx["limits"] = {{"nofile_soft", lim.nofile_soft},
+                     {"nofile_hard", lim.nofile_hard},
+                     {"somaxconn", lim.somaxconn},
+                     {"port_range", {lim.port_first, lim.port_last}}};
+    ctx["pinning"] = {
+        {"server_cpus", pins.server_cpus.empty() ? json(nullptr) : json(format_cpu_list(pins.server_cpus))},
+        {"load_cpus", pins.load_cpus.empty() ? json(nullptr) : json(format_cpu_list(pins.load_cpus))},
+        {"method", "sched_setaffinity in the child before exec"},
+        {"note", pins.note}};
+    json list = json::array();
+    for (const auto& v : variants.variants) {
+        json entry = {{"name", v.name}, {"built", v.built}, {"backends", v.backends}};
+        if (v.built)
+            entry["cap"] = v.cap.empty() ? json(nullptr) : json(v.cap);
+        else
+            entry["reason"] = v.reason;
+        list.push_back(std::move(entry));
+    }
+    ctx["variants"] = std::move(list);
+    ctx["warnings"] = warnings;
+    return ctx;
+}
+
+}  // namespace harness

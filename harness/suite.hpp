@@ -1,0 +1,92 @@
+// Suites: what to run. A suite names servers (built variants, their --backend values, or
+// any command line with {port}) and loads (closed or open loop; a list in a load expands
+// into one run per value), and is expanded into runs: servers x loads x repetitions.
+// The format is a contract (docs/harness.md): unknown keys are errors that name the key.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness/variants.hpp"
+
+namespace harness {
+
+using json = nlohmann::ordered_json;
+
+// A mistake in a suite file. The message names the place: `servers[2]: unknown key "comand"`.
+struct suite_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct server_entry {
+    std::string label;                   // config.server: the variant, or the entry's "name"
+    std::string variant;                 // empty for a custom command
+    std::optional<std::string> backend;  // --backend value, for variants that take one
+    std::vector<std::string> args;       // extra flags for a built variant
+    std::vector<std::string> command;    // a custom command line; "{port}" is replaced
+    std::string skip_reason;             // non-empty: not available here, runs are recorded as skipped
+    std::filesystem::path binary;        // built variants
+};
+
+struct load_point {
+    std::string mode = "closed";  // "closed" or "open"
+    int connections = 1;          // connections sending lines
+    int idle = 0;                 // extra connections held open without traffic
+    std::optional<int> depth;     // closed loop: lines in flight per connection
+    std::optional<double> rate;   // open loop: lines/s in total
+    int size = 16;                // bytes per line, without '\n'
+    std::string arrivals;         // open loop: "uniform" or "poisson"
+    double duration_s = 2;
+    double warmup_s = 0.5;
+    bool timing_overridden = false;  // the load sets its own duration_s or warmup_s
+    std::vector<std::string>
+        servers;  // run only on these servers ("epoll", "libevent-event/poll"); empty: all
+};
+
+struct run_config {
+    std::string id;    // stable, from the config: what --resume matches
+    std::string cell;  // the id without the repetition: one row of the summary table
+    std::size_t server_index = 0;
+    std::size_t load_index = 0;
+    server_entry server;
+    load_point load;
+    int repetition = 1;  // 1-based
+};
+
+struct suite {
+    std::string name;
+    json source;  // the suite file as given
+    int repetitions = 1;
+    std::optional<std::uint64_t> seed;
+    std::vector<server_entry> servers;  // "all" and backends already expanded
+    std::vector<load_point> loads;      // lists already expanded
+};
+
+// Checks and expands a parsed suite. Throws suite_error naming the bad key.
+suite parse_suite(const json& j, const variant_table& variants);
+
+// Reads and parses a suite file; errors start with the file name (and line:column for
+// JSON syntax errors).
+suite load_suite(const std::filesystem::path& file, const variant_table& variants);
+
+// Every run, in suite order: servers, then loads, then repetitions. Throws suite_error on
+// two runs with the same id.
+std::vector<run_config> expand(const suite& s);
+
+// The order the runs are executed in: repetition 1 of every (server, load) cell, in an
+// order shuffled with `seed`, then repetition 2 in another shuffled order, and so on, so
+// that slow drift of the machine (thermal, background jobs) does not favour one server.
+std::vector<run_config> interleave(std::vector<run_config> runs, std::uint64_t seed);
+
+// For people: "closed c=100 d=1", "open c=100 rate=10000 idle=1000 size=1024".
+std::string describe_load(const load_point& load);
+
+// A number as the shortest text that reads back the same: 10000, 0.5.
+std::string format_number(double value);
+
+}  // namespace harness

@@ -1,0 +1,36 @@
+// The server variants of this build, as configure recorded them in build/servers.txt
+// (name<TAB>built|skipped<TAB>backends,csv<TAB>cap-or-reason), and where their binaries are.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+struct variant_info {
+    std::string name;  // e.g. "libevent-event"
+    bool built = false;
+    std::vector<std::string> backends;  // values of --backend; empty: the variant has none
+    std::string cap;                    // a documented hard connection limit (built variants)
+    std::string reason;                 // why it was not built, or why its binary is missing
+    std::filesystem::path binary;       // bin_dir/rot13-<name>
+};
+
+struct variant_table {
+    std::filesystem::path bin_dir;
+    std::vector<variant_info> variants;  // in configure's order
+
+    const variant_info* find(const std::string& name) const;
+    std::string names() const;  // "fork, select, ..." for error messages
+};
+
+// The directory of the running executable (build/bin): rot13-bench finds the servers and
+// rot13-load next to itself.
+std::filesystem::path executable_dir();
+
+// Reads bin_dir/../servers.txt. A variant recorded as built whose binary is missing is
+// reported as not built, with that reason. Throws std::runtime_error if the file is missing.
+variant_table load_variants(const std::filesystem::path& bin_dir);
+
+}  // namespace harness

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The README's first command: installs missing packages, builds Release, runs a suite with
+# rot13-bench (default: quick, under 3 minutes on 2 cores), prints the summary table, and
+# writes charts and the report once scripts/report exists.
+#
+# Usage: scripts/bench.sh [SUITE] [rot13-bench run options]
+#   SUITE   quick (default), full, idle, latency (harness/suites/SUITE.json), or a .json path
+#   e.g.    scripts/bench.sh full --server-cpus 0 --load-cpus 1
+#           scripts/bench.sh quick --out results/quick-1 --resume   # continue an interrupted run
+# Results: results/SUITE-YYYYmmdd-HHMMSS-HOST/results.json (docs/harness.md).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROT13_ROOT"
+
+suite=${1:-quick}
+[ $# -gt 0 ] && shift
+case "$suite" in
+    */* | *.json) suite_file=$suite ;;
+    *) suite_file=harness/suites/$suite.json ;;
+esac
+if [ ! -f "$suite_file" ]; then
+    shipped=$(for f in harness/suites/*.json; do basename "$f" .json; done | tr '\n' ' ')
+    die "no suite $suite_file (shipped: $shipped)"
+fi
+
+# The results directory: the caller's --out, or a new one named after the suite.
+out=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    [ "${args[$i]}" = "--out" ] && [ $((i + 1)) -lt ${#args[@]} ] && out=${args[$((i + 1))]}
+done
+if [ -z "$out" ]; then
+    out="results/$(basename "$suite_file" .json)-$(date +%Y%m%d-%H%M%S)-$(uname -n)"
+    args+=(--out "$out")
+fi
+
+ensure_packages
+mkdir -p build
+build_tree
+raise_nofile_limit
+for tool in rot13-bench rot13-load; do
+    [ -x "build/bin/$tool" ] || die "build/bin/$tool was not built (see the build output above)"
+done
+
+log "running $suite_file (results in $out)"
+start=$(date +%s)
+status=0
+build/bin/rot13-bench run "$suite_file" "${args[@]}" || status=$?
+log "wall time: $(($(date +%s) - start)) s"
+[ "$status" -eq 130 ] && exit 130
+[ "$status" -eq 0 ] || die "rot13-bench failed (exit $status)"
+
+if [ -e scripts/report ]; then
+    python=$(find_python) || exit 1
+    log "charts and report"
+    if [ -x scripts/report ]; then
+        PYTHON="$python" scripts/report "$out"
+    else
+        "$python" scripts/report "$out"
+    fi
+else
+    log "charts and report: not available yet (scripts/report does not exist); the results are in $out/results.json"
+fi
