@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: installs missing packages, builds Release, runs a suite with
 # rot13-bench (default: quick, under 3 minutes on 2 cores), prints the summary table, and
-# writes charts and the report once scripts/report exists.
+# writes the charts and the report (scripts/report) next to the results.
 #
 # Usage: scripts/bench.sh [SUITE] [rot13-bench run options]
 #   SUITE   quick (default), full, idle, latency (harness/suites/SUITE.json), or a .json path
@@ -38,9 +38,6 @@ ensure_packages
 mkdir -p build
 build_tree
 raise_nofile_limit
-for tool in rot13-bench rot13-load; do
-    [ -x "build/bin/$tool" ] || die "build/bin/$tool was not built (see the build output above)"
-done
 
 log "running $suite_file (results in $out)"
 start=$(date +%s)
@@ -50,14 +47,6 @@ log "wall time: $(($(date +%s) - start)) s"
 [ "$status" -eq 130 ] && exit 130
 [ "$status" -eq 0 ] || die "rot13-bench failed (exit $status)"
 
-if [ -e scripts/report ]; then
-    python=$(find_python) || exit 1
-    log "charts and report"
-    if [ -x scripts/report ]; then
-        PYTHON="$python" scripts/report "$out"
-    else
-        "$python" scripts/report "$out"
-    fi
-else
-    log "charts and report: not available yet (scripts/report does not exist); the results are in $out/results.json"
-fi
+python=$(find_python) || exit 1
+log "charts and report"
+PYTHON="$python" scripts/report "$out"
