@@ -314,7 +314,13 @@ void worker::on_read(connection& c, std::size_t n) {
     if (measuring_) result_.bytes_received += n;
     if (!verify_and_complete(c, c.buffer, n, now)) return;  // the connection failed
     write_queued(c);
-    start_read(c);
+    // Asio tries a read at once when one is started (a "speculative" recv()). Started right
+    // after the send above, it finds nothing and costs a system call that returns EAGAIN.
+    // Posted behind the handlers already queued, it usually runs after the server has
+    // answered, and the one recv() then returns the reply.
+    asio::post(ctx_, [this, cp = &c, gen = c.generation] {
+        if (gen == cp->generation && cp->st == connection::state::open) start_read(*cp);
+    });
     if (!schedule_.empty() && schedule_.front().when <= now + schedule_slack_ns) {
         run_due(now_ns());
         arm_schedule_timer();
