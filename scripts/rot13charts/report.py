@@ -23,10 +23,6 @@ CLAIM_PAIRS = [
 ]
 CLAIM_METRICS = (metrics.THROUGHPUT, metrics.P99, metrics.CPU_PER_LINE)
 
-# Below this much server CPU time in the window, the 10 ms clock tick makes CPU per line
-# coarse (rot13-bench's summary table marks such figures with "~").
-COARSE_CPU_S = 0.2
-
 SECTIONS = (("throughput", "Throughput"), ("latency", "Latency"), ("idle", "Idle connections"),
             ("efficiency", "CPU and memory"))
 
@@ -192,14 +188,8 @@ def method_lines(results):
     if "lifetime" in sources:
         cpu += ("; for runs without a window measurement, its whole-lifetime CPU time divided by the lines of "
                 "the window and the warm-up (an overestimate: startup and shutdown are included)")
-    ok = [r for r in results.runs if r.status == "ok"]
-    window_cpu = [(r.number("server", "cpu_measured_user_s") or 0) + (r.number("server", "cpu_measured_sys_s") or 0)
-                  for r in ok if r.number("server", "cpu_measured_sys_s") is not None]
-    coarse = sum(1 for c in window_cpu if c < COARSE_CPU_S)
-    if coarse:
-        cpu += (f". CPU time is counted in clock ticks (10 ms on Linux): {coarse} of {len(ok)} successful runs "
-                f"had less than {COARSE_CPU_S} s of server CPU in the window, so their CPU per line is coarse "
-                f"(±5% or worse); longer windows fix that")
+    cpu += (" (rot13-bench reads the window's CPU time from the kernel's per-thread nanosecond "
+            "counters, /proc/PID/task/*/schedstat, so short windows are not rounded to clock ticks)")
     return [
         f"- Every figure is the **median over the repetitions** of a configuration (runs with status ok). "
         f"The interval in brackets is a **95% bootstrap confidence interval** of that median "
