@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cstdio>
@@ -37,6 +38,14 @@ unique_fd open_listener(const server_options& opts, bool nonblocking) {
     int one = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
         throw_errno("cannot set SO_REUSEADDR on " + where);
+    // Replies often leave in more than one send() (a long line's pieces, a reply per read).
+    // With Nagle's algorithm the kernel holds a small send back until the client ACKs the
+    // previous one, and the client delays that ACK for up to 40 ms hoping to piggyback it on
+    // data: a stall that would measure TCP timers, not the server. Accepted sockets inherit
+    // TCP_NODELAY from the listener (Linux, the BSDs, macOS, Windows), so every variant
+    // gets it from here.
+    if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+        throw_errno("cannot set TCP_NODELAY on " + where);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) < 0)
         throw_errno("cannot bind " + where);
     if (::listen(fd.get(), opts.backlog) < 0) throw_errno("cannot listen on " + where);

@@ -143,6 +143,26 @@ TEST_F(Conformance, AnswersALineOfExactlyMaxLineBytesThenAnEmptyLine) {
     EXPECT_EQ(c.read_exactly(16384 + 2, 10s), std::string(16384, 'n') + "\n\n");
 }
 
+TEST_F(Conformance, AnswersMaxLineRequestsWithoutNagleDelays) {
+    // A 16384-byte line plus '\n' gets two replies, often in two send()s. With Nagle's
+    // algorithm on, the second (one byte) waits for the client's delayed ACK: about 40 ms
+    // per request. Servers disable it (TCP_NODELAY), so ten round trips take milliseconds.
+    std::string input(16384, 'a');
+    input += '\n';
+    const std::string expected = std::string(16384, 'n') + "\n\n";
+    auto c = client::connect_to(port());
+    std::vector<double> ms;
+    for (int i = 0; i < 10; ++i) {
+        auto start = clock_type::now();
+        c.send_all(input);
+        ASSERT_EQ(c.read_exactly(expected.size()), expected);
+        ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    RecordProperty("median_round_trip_us", std::to_string(static_cast<int>(ms[5] * 1000)));
+    EXPECT_LT(ms[5], 20.0) << "median round trip of a max_line request in ms (Nagle + delayed ACK gives ~40)";
+}
+
 TEST_F(Conformance, AssemblesALineTrickledOneBytePerWrite) {
     auto c = client::connect_to(port());
     const std::string line = "Trickled, one byte at a time!\n";
