@@ -34,9 +34,10 @@ ensure_packages() {
 build_tree() {
     local dir="$ROT13_ROOT/build"
     log "configuring $dir"
-    cmake -S "$ROT13_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.configure.log" 2>&1 \
-        || { cat "$dir.configure.log" >&2; die "cmake configure failed (log above)"; }
-    grep -E "^-- +(built|skipped) " "$dir.configure.log" >&2 || true
+    mkdir -p "$dir"
+    cmake -S "$ROT13_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir/configure.log" 2>&1 \
+        || { cat "$dir/configure.log" >&2; die "cmake configure failed (log above)"; }
+    grep -E "^-- +(built|skipped) " "$dir/configure.log" >&2 || true
     log "building ($(nproc) jobs)"
     # Progress lines are dropped; warnings and errors are shown. sed never fails, so with
     # pipefail the pipeline's status is the build's own.

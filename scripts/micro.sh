@@ -41,13 +41,13 @@ done
 if [ ! -f "$build/CMakeCache.txt" ]; then
     log "configuring $build (Release)"
     mkdir -p "$build"
-    cmake -S "$ROT13_ROOT" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build.configure.log" 2>&1 \
-        || { cat "$build.configure.log" >&2; die "cmake configure failed (log above)"; }
+    cmake -S "$ROT13_ROOT" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build/configure.log" 2>&1 \
+        || { cat "$build/configure.log" >&2; die "cmake configure failed (log above)"; }
 fi
 log "building rot13-micro"
 if ! cmake --build "$build" --target rot13-micro -j"$(nproc 2>/dev/null || echo 2)" >"$build/micro-build.log" 2>&1; then
     tail -30 "$build/micro-build.log" >&2
-    grep -h "rot13-micro" "$build.configure.log" 2>/dev/null >&2 || true
+    grep -h "rot13-micro" "$build/configure.log" 2>/dev/null >&2 || true
     die "cannot build rot13-micro (log above; is libbenchmark-dev installed?)"
 fi
 micro="$build/bin/rot13-micro"
