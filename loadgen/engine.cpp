@@ -201,6 +201,7 @@ run_result run_load(const options& opts, const progress_fn& progress) {
         result.bytes_sent += r.bytes_sent;
         result.bytes_received += r.bytes_received;
         result.unfinished += r.unfinished;
+        result.starved_connections += r.starved_connections;
         result.errors.add(r.errors);
         result.connections_established += r.connections_established;
         result.idle_established += r.idle_established;

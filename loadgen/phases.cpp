@@ -156,6 +156,7 @@ void worker::finish() {
             std::int64_t intended = c.slot(k).intended;
             if (intended >= t_measure_ && intended < t_end_) ++result_.unfinished;
         }
+        if (started && c.done < c.queued && c.slot(c.done).intended < t_measure_) ++result_.starved_connections;
     }
     if (started && t_measure_ < t_end_ && interval_start_ < t_end_) flush_interval(t_end_);
     phase_ = phase::finished;

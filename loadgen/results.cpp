@@ -86,6 +86,11 @@ verdict judge(const run_result& r, const options& opts) {
         std::snprintf(buf, sizeof(buf), " exceeds --max-p99-ms %g", opts.max_p99_ms);
         broken.push_back("corrected p99 " + format_ms(r.corrected.value_at_percentile(99)) + buf);
     }
+    if (r.starved_connections > 0)
+        broken.push_back(std::to_string(r.starved_connections) + " of " +
+                         std::to_string(r.connections_established) +
+                         " connections got no reply in the whole window (the server served fewer "
+                         "connections at once than the load opened)");
     if (r.fatal.empty() && r.requests == 0 && r.measured_s > 0)
         broken.push_back("no line was answered in the window");
 
@@ -185,6 +190,7 @@ json to_json(const run_result& r, const options& opts, const verdict& v, const j
         {"error_rate", error_rate(r.errors.total(), r.requests)},
         {"validation_failures", r.errors.validation_failures()},
         {"unfinished", r.unfinished},
+        {"starved_connections", r.starved_connections},
         {"mismatches", std::move(mismatches)},
         {"latency_ns",
          {{"corrected", latency_summary(r.corrected)},
@@ -238,7 +244,7 @@ json merge_results(const std::vector<json>& runs) {
     const json& first = runs.front();
     std::map<std::string, histogram> hists;
     error_counts errors;
-    std::uint64_t requests = 0, bytes_sent = 0, bytes_received = 0, unfinished = 0;
+    std::uint64_t requests = 0, bytes_sent = 0, bytes_received = 0, unfinished = 0, starved = 0;
     double requests_per_sec = 0, duration_s = 0, ramp_up_s = 0;
     double cpu_user = 0, cpu_sys = 0, window_user = 0, window_sys = 0;
     long peak_rss = 0;
@@ -264,6 +270,7 @@ json merge_results(const std::vector<json>& runs) {
         bytes_sent += s.value("bytes_sent", std::uint64_t{0});
         bytes_received += s.value("bytes_received", std::uint64_t{0});
         unfinished += s.value("unfinished", std::uint64_t{0});
+        starved += s.value("starved_connections", std::uint64_t{0});
         duration_s = std::max(duration_s, s.value("duration_s", 0.0));
         ramp_up_s = std::max(ramp_up_s, s.value("ramp_up_s", 0.0));
         const json& e = s.at("errors");
@@ -339,6 +346,7 @@ json merge_results(const std::vector<json>& runs) {
           {"error_rate", error_rate(errors.total(), requests)},
           {"validation_failures", errors.validation_failures()},
           {"unfinished", unfinished},
+          {"starved_connections", starved},
           {"mismatches", std::move(mismatches)},
           {"latency_ns",
            {{"corrected", summary_of("corrected")},

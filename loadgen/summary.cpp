@@ -49,6 +49,8 @@ void print_summary(std::FILE* out, const run_result& r, const options& opts, con
     std::fprintf(out, "  requests    %" PRIu64 " (%.1f lines/s), %s sent, %s received", r.requests, rate,
                  bytes_text(r.bytes_sent).c_str(), bytes_text(r.bytes_received).c_str());
     if (r.unfinished) std::fprintf(out, ", %" PRIu64 " unfinished at the end", r.unfinished);
+    if (r.starved_connections)
+        std::fprintf(out, ", %" PRIu64 " connections starved (no reply in the window)", r.starved_connections);
     std::fputc('\n', out);
 
     const error_counts& e = r.errors;

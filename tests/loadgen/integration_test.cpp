@@ -200,6 +200,27 @@ TEST(Integration, DroppedConnectionsAreCountedAndReconnected) {
     EXPECT_GT(sum.at("requests").get<int>(), 400);  // more than two connections' worth: reconnects work
 }
 
+TEST(Integration, ConnectionsLeftWaitingForTheWholeWindowFailTheRun) {
+    // A thread pool of one thread serves one connection at a time: of three connections,
+    // two get no reply at all. Their lines never reach the figures, so the run must say so
+    // instead of reporting the one served connection's throughput as the server's.
+    server s(ROT13_THREADPOOL_BINARY, {"--threads", "1"});
+    auto r = run_with_json({"--port", port_of(s), "-c", "3", "--duration", "0.5", "--warmup", "0.2"});
+    EXPECT_EQ(r.run.status, 1) << r.run.out << r.run.err;
+    ASSERT_TRUE(r.results.is_object());
+    EXPECT_EQ(r.results.at("status"), "failed");
+    EXPECT_EQ(r.results.at("summary").at("starved_connections"), 2);
+    EXPECT_NE(r.results.at("reason").get<std::string>().find("2 of 3 connections got no reply"), std::string::npos)
+        << r.results.at("reason");
+}
+
+TEST(Integration, AServerThatServesEveryConnectionStarvesNone) {
+    server s(ROT13_THREADPOOL_BINARY, {"--threads", "3"});
+    auto r = run_with_json({"--port", port_of(s), "-c", "3", "--duration", "0.5", "--warmup", "0.2"});
+    EXPECT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    EXPECT_EQ(r.results.at("summary").at("starved_connections"), 0);
+}
+
 TEST(Integration, NoServerFailsFast) {
     int port;
     {
