@@ -1,12 +1,9 @@
 #include "harness/context.hpp"
 
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -14,6 +11,7 @@
 
 #include "harness/build_info.hpp"
 #include "harness/process.hpp"
+#include "loadgen/results.hpp"
 
 namespace harness {
 
@@ -49,28 +47,6 @@ std::string find_value(const std::string& path, const std::string& key, char sep
         return value;
     }
     return "";
-}
-
-// The first line a shell command prints, "" when it fails.
-std::string command_output(const std::string& command) {
-    std::string out;
-    if (FILE* pipe = ::popen(command.c_str(), "r")) {
-        std::array<char, 256> buf;
-        while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-        if (::pclose(pipe) != 0) return "";
-    }
-    return out;
-}
-
-std::string git_commit() {
-    std::string dir = build_info::source_dir;
-    std::string quoted = "'" + dir + "'";
-    std::string head = command_output("git -C " + quoted + " rev-parse HEAD 2>/dev/null");
-    head.erase(std::remove(head.begin(), head.end(), '\n'), head.end());
-    if (head.empty()) return "unknown (not a git checkout)";
-    std::string changes =
-        command_output("git -C " + quoted + " status --porcelain --untracked-files=no 2>/dev/null");
-    return changes.empty() ? head : head + "-dirty";
 }
 
 std::string or_unknown(const std::string& value, const char* why = "unknown") {
@@ -170,31 +146,24 @@ std::vector<std::string> preflight(const std::vector<run_config>& runs, const li
 
 json collect_context(const variant_table& variants, const limits& lim, const pinning& pins,
                      const std::vector<std::string>& warnings) {
-    utsname uts{};
-    ::uname(&uts);
-    char host[256] = "unknown";
-    ::gethostname(host, sizeof(host) - 1);
+    // The machine facts (date, host, kernel, arch, CPU model, cores, compiler, build type,
+    // the commit the binaries were built from) are collected once, by the load generator's
+    // library, which writes them into every rot13-load result too. What only a suite
+    // knows is added here: the distribution's name, the CPU governor, the flags and
+    // library versions of this build, the limits it checked and the pinning it chose.
+    json ctx = loadgen::collect_context();
+    ctx.erase("allowed_cpus");      // replaced by cpus_allowed, a CPU list
+    ctx.erase("library_versions");  // replaced by libraries, with libevent and liburing
     std::string governor = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
-
-    json ctx;
-    ctx["date"] = utc_now();
-    ctx["host"] = host;
-    ctx["os"] = or_unknown(find_value("/etc/os-release", "PRETTY_NAME", '='), uts.sysname);
-    ctx["kernel"] = std::string(uts.sysname) + " " + uts.release;
-    ctx["arch"] = uts.machine;
-    ctx["cpu_model"] = or_unknown(find_value("/proc/cpuinfo", "model name", ':'));
-    ctx["cores"] = ::sysconf(_SC_NPROCESSORS_ONLN);
+    ctx["os"] = or_unknown(find_value("/etc/os-release", "PRETTY_NAME", '='), ctx.value("os", "unknown").c_str());
     ctx["cpus_allowed"] = format_cpu_list(allowed_cpus());
     ctx["governor"] = or_unknown(governor, "unknown (no cpufreq: a VM or container?)");
-    ctx["compiler"] = build_info::compiler;
     ctx["compiler_flags"] = build_info::cxx_flags;
-    ctx["build_type"] = build_info::build_type;
     ctx["libraries"] = {{"libevent", or_unknown(build_info::libevent_version, "not found")},
                         {"boost", or_unknown(build_info::boost_version, "not found")},
                         {"liburing", or_unknown(build_info::liburing_version, "not found")},
                         {"nlohmann_json", or_unknown(build_info::nlohmann_json_version)}};
     ctx["rot13bench_version"] = build_info::project_version;
-    ctx["git_commit"] = git_commit();
     ctx["limits"] = {{"nofile_soft", lim.nofile_soft},
                      {"nofile_hard", lim.nofile_hard},
                      {"somaxconn", lim.somaxconn},
