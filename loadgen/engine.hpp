@@ -77,7 +77,7 @@ struct run_result {
     std::uint64_t bytes_received = 0;  // during the window
     std::uint64_t unfinished = 0;      // lines intended in the window, unanswered when the run ended
     // Active connections whose oldest unanswered line was sent before the window opened and
-    // was still unanswered when the run ended: the server left them waiting for the whole
+    // was still unanswered when the window closed: the server left them waiting for the whole
     // window (a thread pool smaller than the number of connections does exactly that).
     // Their lines never reach the figures, so without this count the throughput of the
     // connections that were served would look like the server's answer to the whole load.

@@ -83,6 +83,11 @@ void worker::on_clock() {
         if (now >= t_end_) {
             measuring_ = false;
             phase_ = phase::draining;
+            // A connection whose oldest unanswered line was sent before the window opened
+            // got no reply in the whole window. Count it now: during the drain the server
+            // may still answer it (once another connection closes, say a pool's worker frees).
+            for (connection& c : connections_)
+                if (c.done < c.queued && c.slot(c.done).intended < t_measure_) ++result_.starved_connections;
             t_drain_deadline_ = now + std::min(plan_.timeout_ns, 2 * one_second_ns);
             for (due& d : schedule_) d.c->scheduled = false;
             schedule_.clear();
@@ -156,7 +161,6 @@ void worker::finish() {
             std::int64_t intended = c.slot(k).intended;
             if (intended >= t_measure_ && intended < t_end_) ++result_.unfinished;
         }
-        if (started && c.done < c.queued && c.slot(c.done).intended < t_measure_) ++result_.starved_connections;
     }
     if (started && t_measure_ < t_end_ && interval_start_ < t_end_) flush_interval(t_end_);
     phase_ = phase::finished;

@@ -11,11 +11,11 @@
 
 #include "histf_decoder.hpp"
 #include "process.hpp"
+#include "server_process.hpp"
 
 namespace {
 
 using loadgen_test::run_load;
-using loadgen_test::server;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -24,6 +24,12 @@ json read_json(const std::string& path) {
     if (!in) return nullptr;
     return json::parse(in);
 }
+
+// A server binary started with --port 0; port() is the one it announced.
+struct server : rot13::test::server_process {
+    explicit server(const std::string& binary, std::vector<std::string> extra = {})
+        : server_process({.binary = binary, .args = std::move(extra)}) {}
+};
 
 std::string port_of(server& s) {
     return std::to_string(s.port());

@@ -106,19 +106,6 @@ void child::signal(int sig) {
     ::kill(pid_, sig);
 }
 
-server::server(const std::string& binary, std::vector<std::string> extra)
-    : proc_([&] {
-          std::vector<std::string> argv{binary, "--port", "0"};
-          argv.insert(argv.end(), extra.begin(), extra.end());
-          return argv;
-      }()) {
-    auto line = proc_.read_stdout_line(std::chrono::seconds(10));
-    const std::string prefix = "listening on ";
-    if (!line || line->rfind(prefix, 0) != 0)
-        throw std::runtime_error(binary + " did not announce its port: '" + line.value_or("(nothing)") + "'");
-    port_ = std::atoi(line->substr(line->rfind(':') + 1).c_str());
-}
-
 load_run run_load(const std::vector<std::string>& args, std::chrono::milliseconds limit) {
     std::vector<std::string> argv{ROT13_LOAD_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());

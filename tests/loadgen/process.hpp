@@ -1,5 +1,5 @@
 // Starting real binaries from the tests: a child process with its stdout and stderr
-// captured, bounded waits, and a server wrapper that reads the "listening on" line.
+// captured and bounded waits (servers are started with tests/support/server_process).
 #pragma once
 
 #include <sys/types.h>
@@ -38,18 +38,6 @@ private:
     std::string err_;
     std::size_t out_consumed_ = 0;
     int status_ = -2;
-};
-
-// A server binary started with --port 0; port() is the one it announced.
-class server {
-public:
-    explicit server(const std::string& binary, std::vector<std::string> extra = {});
-    int port() const { return port_; }
-    child& process() { return proc_; }
-
-private:
-    child proc_;
-    int port_ = 0;
 };
 
 struct load_run {

@@ -15,7 +15,7 @@ namespace rot13::test {
 struct launch_options {
     std::string binary;
     std::vector<std::string> args;                 // besides --port 0
-    std::optional<long> nofile_limit;             // RLIMIT_NOFILE for the child, if set
+    std::optional<long> nofile_limit = {};        // RLIMIT_NOFILE for the child, if set
     std::chrono::milliseconds ready_timeout{10000};
 };
 
