@@ -31,23 +31,6 @@ std::string format_ms(std::int64_t ns) {
     return buf;
 }
 
-std::string error_breakdown(const error_counts& e) {
-    std::string out;
-    auto add = [&](const char* name, std::uint64_t n) {
-        if (n == 0) return;
-        if (!out.empty()) out += ", ";
-        out += std::string(name) + " " + std::to_string(n);
-    };
-    add("connect", e.connect);
-    add("refused", e.refused);
-    add("reset", e.reset);
-    add("closed", e.closed);
-    add("timeout", e.timeout);
-    add("mismatch", e.mismatch);
-    add("short reply", e.short_reply);
-    add("other", e.other);
-    return out;
-}
 
 json timeseries_json(const std::vector<second_summary>& seconds) {
     json out = json::array();
@@ -65,6 +48,24 @@ json timeseries_json(const std::vector<second_summary>& seconds) {
 }
 
 }  // namespace
+
+std::string error_breakdown(const error_counts& e) {
+    std::string out;
+    auto add = [&](const char* name, std::uint64_t n) {
+        if (n == 0) return;
+        if (!out.empty()) out += ", ";
+        out += std::string(name) + " " + std::to_string(n);
+    };
+    add("connect", e.connect);
+    add("refused", e.refused);
+    add("reset", e.reset);
+    add("closed", e.closed);
+    add("timeout", e.timeout);
+    add("mismatch", e.mismatch);
+    add("short reply", e.short_reply);
+    add("other", e.other);
+    return out;
+}
 
 verdict judge(const run_result& r, const options& opts) {
     std::vector<std::string> broken;

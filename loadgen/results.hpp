@@ -24,6 +24,9 @@ struct verdict {
 // could not happen fails; the reason names each broken rule.
 verdict judge(const run_result& r, const options& opts);
 
+// "connect 3, reset 1": the error classes with a non-zero count, for messages and the summary.
+std::string error_breakdown(const error_counts& e);
+
 // The machine and build this ran on: date, host, os, kernel, cpu_model, cores, compiler,
 // build_type, git_commit, library versions, limits.
 nlohmann::json collect_context();

@@ -57,19 +57,7 @@ void print_summary(std::FILE* out, const run_result& r, const options& opts, con
     if (e.total() == 0) {
         std::fputs("  errors      none\n", out);
     } else {
-        std::fprintf(out, "  errors      %" PRIu64 ":", e.total());
-        auto item = [&](const char* name, std::uint64_t n) {
-            if (n) std::fprintf(out, " %s %" PRIu64, name, n);
-        };
-        item("connect", e.connect);
-        item("refused", e.refused);
-        item("reset", e.reset);
-        item("closed", e.closed);
-        item("timeout", e.timeout);
-        item("mismatch", e.mismatch);
-        item("short-reply", e.short_reply);
-        item("other", e.other);
-        std::fputc('\n', out);
+        std::fprintf(out, "  errors      %" PRIu64 ": %s\n", e.total(), error_breakdown(e).c_str());
     }
     std::fprintf(out, "  validation  every reply byte checked: %" PRIu64 " failure%s\n",
                  e.validation_failures(), e.validation_failures() == 1 ? "" : "s");
