@@ -8,6 +8,10 @@
 #   100 active + 9,900 idle connections: peak RSS per connection (target <= 2 KiB), ramp-up time
 #   open loop, 20,000 lines/s over 100 connections: send lag p99 (target <= 100 us)
 #
+# Beside rot13-load's closed loop at depth 1 it runs rot13-load-floor (bench/loadgen_floor.cpp),
+# the cheapest closed-loop client we know how to write (io_uring, batched, no timing): its
+# ratio is the floor under any client's CPU per line against this server on this kernel.
+#
 # CPU time: rot13-load reports its own (getrusage, whole process); the server's is read
 # from /proc/PID/stat just before rot13-load starts and just after it exits. With no
 # warm-up both cover the same traffic, so the ratio of the two is the ratio per line.
@@ -30,7 +34,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --rt) rt=1; shift ;;
     --server) server_name=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -95,10 +99,30 @@ measure() {
   echo "$name $rep $before $after" >> "$work/server_cpu"
 }
 
+# measure_floor REP: one run of rot13-load-floor, as measure() runs rot13-load.
+floor=$bin/rot13-load-floor
+measure_floor() {
+  [ -x "$floor" ] || return 0
+  start_server
+  local before after status=0
+  before=$(server_cpu_s "$server_pid")
+  echo "# ${prio[*]} taskset -c 1 $floor --port PORT --connections 100 --duration $duration" >> "$work/commands"
+  "${prio[@]}" taskset -c 1 "$floor" --port "$port" --connections 100 --duration "$duration" \
+    > "$work/floor.$1.out" || status=$?
+  after=$(server_cpu_s "$server_pid")
+  stop_server
+  if [ "$status" = 0 ]; then
+    echo "floor $1 $before $after" >> "$work/floor_cpu"
+  else
+    echo "  (rot13-load-floor exited $status: skipped)" >&2
+  fi
+}
+
 echo "rot13-load targets: server rot13-$server_name on CPU 0, rot13-load on CPU 1, $reps repetitions, ${duration} s each$([ "$rt" = 1 ] && echo ', SCHED_FIFO')"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq "$reps"); do
   measure closed-d1 "$rep" -c 100 --depth 1 --duration "$duration" --warmup 0
+  measure_floor "$rep"
   measure closed-d16 "$rep" -c 100 --depth 16 --duration "$duration" --warmup 0
   measure closed-d64 "$rep" -c 100 --depth 64 --duration "$duration" --warmup 0
   measure idle-10k "$rep" -c 100 --idle 9900 --duration 2 --warmup 0
@@ -147,6 +171,29 @@ print("\nmedians:")
 print(f"  closed, 100 connections, depth 1: {med('closed-d1', 'lines_per_s'):.0f} lines/s, CPU per line "
       f"rot13-load {med('closed-d1', 'loadgen_us_per_line'):.3f} us vs server {med('closed-d1', 'server_us_per_line'):.3f} us"
       f" = {med('closed-d1', 'cpu_ratio'):.3f}x (target <= 0.8x)")
+floor = []
+try:
+    lines = open(f"{work}/floor_cpu").read().split("\n")
+except FileNotFoundError:
+    lines = []
+for line in filter(None, lines):
+    _, rep, before, after = line.split()
+    with open(f"{work}/floor.{rep}.out") as f:
+        r = json.load(f)
+    n = max(1, r["requests"])
+    server_cpu = float(after) - float(before)
+    load_cpu = r["cpu_user_s"] + r["cpu_sys_s"]
+    floor.append((load_cpu / server_cpu if server_cpu > 0 else float("nan"), 1e6 * load_cpu / n,
+                  1e6 * server_cpu / n, r["requests"] / r["seconds"], 1e6 * r["cpu_user_s"] / n))
+    print(f"floor       rep {rep}: {floor[-1][3]:12.0f} lines/s  client {floor[-1][1]:.3f} us/line"
+          f" (user {floor[-1][4]:.3f})  server {floor[-1][2]:.3f} us/line  ratio {floor[-1][0]:.3f}")
+if floor:
+    print(f"  the floor (rot13-load-floor: io_uring, batched, no timing), same load: {statistics.median(x[3] for x in floor):.0f}"
+          f" lines/s, CPU per line client {statistics.median(x[1] for x in floor):.3f} us (user"
+          f" {statistics.median(x[4] for x in floor):.3f}) vs server {statistics.median(x[2] for x in floor):.3f} us"
+          f" = {statistics.median(x[0] for x in floor):.3f}x")
+else:
+    print("  the floor: not measured (rot13-load-floor not built or skipped)")
 for d in (16, 64):
     n = f"closed-d{d}"
     print(f"  closed, depth {d}: {med(n, 'lines_per_s'):.0f} lines/s, CPU per line rot13-load "
