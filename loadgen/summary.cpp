@@ -53,6 +53,17 @@ void print_summary(std::FILE* out, const run_result& r, const options& opts, con
         std::fprintf(out, ", %" PRIu64 " connections starved (no reply in the window)", r.starved_connections);
     std::fputc('\n', out);
 
+    // How busy rot13-load itself was. On loopback it costs about as much CPU per line as
+    // the server (docs/loadgen.md), so near 100% the figures may be its own limit.
+    if (r.measured_s > 0 && r.threads > 0) {
+        double busy = (r.window_cpu_user_s + r.window_cpu_sys_s) / (r.measured_s * r.threads);
+        std::fprintf(out, "  load CPU    %.0f%% of %d thread%s in the window%s\n", 100 * busy, r.threads,
+                     r.threads == 1 ? "" : "s",
+                     busy >= 0.9 ? ": near saturation, these figures may be rot13-load's limit, not the server's"
+                                   " (give it more CPUs and --threads)"
+                                 : "");
+    }
+
     const error_counts& e = r.errors;
     if (e.total() == 0) {
         std::fputs("  errors      none\n", out);
