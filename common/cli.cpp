@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <cstdlib>
 
 #include "errors.hpp"
@@ -42,10 +43,14 @@ long long flag_reader::integer(long long min, long long max) {
 
 double flag_reader::number(double min, double max) {
     std::string_view text = value();
-    double result = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), result);
-    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(result) || result < min ||
-        result > max) {
+    // strtod, not std::from_chars: libc++ before LLVM 17 (Xcode's, on macOS) has no
+    // floating-point from_chars. Nothing here calls setlocale, so the decimal point is '.'.
+    const std::string copy(text);
+    char* end = nullptr;
+    const double result = copy.empty() || std::isspace(static_cast<unsigned char>(copy[0]))
+                              ? std::nan("")
+                              : std::strtod(copy.c_str(), &end);
+    if (end != copy.c_str() + copy.size() || !std::isfinite(result) || result < min || result > max) {
         char range[64];
         std::snprintf(range, sizeof(range), "from %g to %g", min, max);
         throw usage_error(std::string(flag_) + " expects a number " + range + ", got '" + std::string(text) + "'");

@@ -15,7 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -137,7 +137,9 @@ private:
     const plan& plan_;
     asio::io_context ctx_;
     asio::executor_work_guard<asio::io_context::executor_type> guard_;
-    std::deque<connection> connections_;
+    // A list: connections never move (handlers hold pointers to them), and unlike a deque
+    // it may be declared while connection is still incomplete (libc++ insists on that).
+    std::list<connection> connections_;
     std::vector<connection*> ramp_order_;  // idle and active, in the order they connect
 
     timer_type schedule_timer_;
