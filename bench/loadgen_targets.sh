@@ -163,14 +163,6 @@ for (name, rep), server_cpu in sorted(cpu.items()):
           f"  lag p99 {row['send_lag_p99_us']:.1f} us  rss {row['peak_rss_kb']} KiB  ramp {row['ramp_up_s']:.3f} s"
           f"  {row['status']}")
 
-def med(name, key):
-    ok = [r[key] for r in runs[name] if r["status"] == "ok"]  # a failed run says nothing about speed
-    return statistics.median(ok) if ok else float("nan")
-
-print("\nmedians:")
-print(f"  closed, 100 connections, depth 1: {med('closed-d1', 'lines_per_s'):.0f} lines/s, CPU per line "
-      f"rot13-load {med('closed-d1', 'loadgen_us_per_line'):.3f} us vs server {med('closed-d1', 'server_us_per_line'):.3f} us"
-      f" = {med('closed-d1', 'cpu_ratio'):.3f}x (target <= 0.8x)")
 floor = []
 try:
     lines = open(f"{work}/floor_cpu").read().split("\n")
@@ -187,6 +179,15 @@ for line in filter(None, lines):
                   1e6 * server_cpu / n, r["requests"] / r["seconds"], 1e6 * r["cpu_user_s"] / n))
     print(f"floor       rep {rep}: {floor[-1][3]:12.0f} lines/s  client {floor[-1][1]:.3f} us/line"
           f" (user {floor[-1][4]:.3f})  server {floor[-1][2]:.3f} us/line  ratio {floor[-1][0]:.3f}")
+
+def med(name, key):
+    ok = [r[key] for r in runs[name] if r["status"] == "ok"]  # a failed run says nothing about speed
+    return statistics.median(ok) if ok else float("nan")
+
+print("\nmedians:")
+print(f"  closed, 100 connections, depth 1: {med('closed-d1', 'lines_per_s'):.0f} lines/s, CPU per line "
+      f"rot13-load {med('closed-d1', 'loadgen_us_per_line'):.3f} us vs server {med('closed-d1', 'server_us_per_line'):.3f} us"
+      f" = {med('closed-d1', 'cpu_ratio'):.3f}x (target <= 0.8x)")
 if floor:
     print(f"  the floor (rot13-load-floor: io_uring, batched, no timing), same load: {statistics.median(x[3] for x in floor):.0f}"
           f" lines/s, CPU per line client {statistics.median(x[1] for x in floor):.3f} us (user"
