@@ -1,19 +1,14 @@
 // The "context" of a results object: what machine, system and build produced it
 // (STYLE.md §8: every results file starts with its context).
-#include <sys/resource.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <boost/version.hpp>
 #include <chrono>
-#include <ctime>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "loadgen/platform.hpp"
 #include "loadgen/results.hpp"
+#include "loadgen/utc_time.hpp"
 
 #ifndef ROT13_BUILD_TYPE
 #define ROT13_BUILD_TYPE "unknown"
@@ -27,12 +22,9 @@ namespace {
 
 using nlohmann::json;
 
-// The first line of a /proc file, or null where there is none (not Linux).
-json read_proc(const char* path) {
-    std::ifstream in(path);
-    std::string line;
-    if (!in || !std::getline(in, line)) return nullptr;
-    return line;
+template <class T>
+json value_or_null(const std::optional<T>& value) {
+    return value ? json(*value) : json(nullptr);
 }
 
 std::string compiler() {
@@ -51,22 +43,12 @@ std::string compiler() {
 
 json collect_context() {
     json ctx;
-    std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char date[32];
-    std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &utc);
-    ctx["date"] = date;
-
-    char host[256] = {};
-    ::gethostname(host, sizeof(host) - 1);
-    ctx["host"] = host;
-    utsname uts{};
-    if (::uname(&uts) == 0) {
-        ctx["os"] = uts.sysname;
-        ctx["kernel"] = std::string(uts.release) + " " + uts.version;
-        ctx["arch"] = uts.machine;
-    }
+    ctx["date"] = utc_iso8601(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    system_description system = describe_system();
+    ctx["host"] = system.host;
+    ctx["os"] = system.os;
+    ctx["kernel"] = system.kernel;
+    ctx["arch"] = system.arch;
     ctx["cpu_model"] = cpu_model();
     ctx["cores"] = std::thread::hardware_concurrency();
     ctx["allowed_cpus"] = allowed_cpus();
@@ -83,22 +65,12 @@ json collect_context() {
     };
 
     json limits;
-    rlimit nofile{};
-    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-        limits["nofile"] = nofile.rlim_cur == RLIM_INFINITY ? json(nullptr) : json(nofile.rlim_cur);
-        limits["nofile_hard"] = nofile.rlim_max == RLIM_INFINITY ? json(nullptr) : json(nofile.rlim_max);
-    }
-    json somaxconn = read_proc("/proc/sys/net/core/somaxconn");
-    limits["somaxconn"] = somaxconn.is_null() ? somaxconn : json(std::stol(somaxconn.get<std::string>()));
-    json range = read_proc("/proc/sys/net/ipv4/ip_local_port_range");
-    if (range.is_null()) {
-        limits["ip_local_port_range"] = nullptr;
-    } else {
-        std::istringstream in(range.get<std::string>());
-        long low = 0, high = 0;
-        in >> low >> high;
-        limits["ip_local_port_range"] = {low, high};
-    }
+    open_file_limits nofile = open_file_limit();
+    limits["nofile"] = value_or_null(nofile.soft);
+    limits["nofile_hard"] = value_or_null(nofile.hard);
+    limits["somaxconn"] = value_or_null(listen_backlog_cap());
+    auto ports = ephemeral_ports();
+    limits["ip_local_port_range"] = ports ? json{ports->low, ports->high} : json(nullptr);
     ctx["limits"] = std::move(limits);
     return ctx;
 }

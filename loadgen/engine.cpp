@@ -3,8 +3,6 @@
 // times, prints progress, forwards SIGINT/SIGTERM, and merges what the workers measured.
 #include "loadgen/engine.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -12,7 +10,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "common/signals.hpp"
 #include "loadgen/platform.hpp"
 #include "loadgen/timeseries.hpp"
 #include "loadgen/worker.hpp"
@@ -21,21 +18,6 @@ namespace loadgen {
 namespace {
 
 using boost::system::error_code;
-
-double seconds(const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-}
-
-struct cpu_times {
-    double user = 0;
-    double sys = 0;
-};
-
-cpu_times process_cpu() {
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
-}
 
 tcp::endpoint resolve(const options& opts) {
     asio::io_context ctx;
@@ -53,7 +35,7 @@ tcp::endpoint resolve(const options& opts) {
 }  // namespace
 
 run_result run_load(const options& opts, const progress_fn& progress) {
-    rot13::ignore_sigpipe();  // a write to a reset connection must be an error code, not death
+    ignore_sigpipe();  // a write to a reset connection must be an error code, not death
     raise_open_file_limit();
 
     const payload lines(opts.size, opts.seed);
@@ -144,13 +126,13 @@ run_result run_load(const options& opts, const progress_fn& progress) {
         }
         if (st == stage::running && !window_started && now >= t_measure) {
             window_started = true;
-            window_start = process_cpu();
+            window_start = process_cpu_times();
             auto wall = std::chrono::system_clock::now() - std::chrono::nanoseconds(now - t_measure);
             result.start_epoch_s = std::chrono::duration<double>(wall.time_since_epoch()).count();
         }
         if (all([](worker& w) { return w.finished(); })) {
             st = stage::done;
-            window_end = process_cpu();
+            window_end = process_cpu_times();
             signals.cancel();
             ticker.cancel();
             return;

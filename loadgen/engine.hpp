@@ -94,7 +94,8 @@ struct run_result {
     std::string interrupted_by;  // "SIGINT"/"SIGTERM" when a signal ended the run early
     std::string fatal;           // set when the run could not happen at all
     double start_epoch_s = 0;    // wall-clock time the window opened (for the HdrHistogram log)
-    // CPU seconds of this process within the window (the whole-run totals come from getrusage).
+    // CPU seconds of this process within the window (the whole-run totals come from
+    // process_cpu_times() when the results are written).
     double window_cpu_user_s = 0;
     double window_cpu_sys_s = 0;
     long baseline_rss_kb = 0;  // peak RSS before the first connection was opened

@@ -5,8 +5,9 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
+
+#include "loadgen/utc_time.hpp"
 
 namespace loadgen {
 namespace {
@@ -106,16 +107,13 @@ std::string base64_encode(std::span<const std::uint8_t> bytes) {
 
 hdr_log_writer::hdr_log_writer(std::ostream& out, double start_time_epoch_s, std::string_view comment)
     : out_(out) {
-    auto seconds = static_cast<std::time_t>(start_time_epoch_s);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char date[64];
-    std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    std::chrono::seconds start(static_cast<std::int64_t>(start_time_epoch_s));
+    std::string date = utc_iso8601(std::chrono::sys_seconds(start));
     char line[160];
     if (!comment.empty()) out_ << "#[" << comment << "]\n";
     out_ << "#[Histogram log format version 1.3]\n";
     std::snprintf(line, sizeof(line), "#[StartTime: %.3f (seconds since epoch), %s]\n", start_time_epoch_s,
-                  date);
+                  date.c_str());
     out_ << line;
     out_ << "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
 }

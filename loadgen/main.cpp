@@ -4,9 +4,8 @@
 //
 // Run:   build/bin/rot13-load --port 40713 --connections 100 --duration 10 --json out.json
 // Smoke: build/bin/rot13-select --port 0 & build/bin/rot13-load --port PORT --duration 1
-#include <unistd.h>
-
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -15,6 +14,7 @@
 #include "common/errors.hpp"
 #include "loadgen/engine.hpp"
 #include "loadgen/options.hpp"
+#include "loadgen/platform.hpp"
 #include "loadgen/results.hpp"
 
 namespace {
@@ -31,8 +31,10 @@ void write_file_atomically(const std::string& path, const std::string& text) {
         out.flush();
         if (!out) rot13::throw_errno("cannot write " + tmp);
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-        rot13::throw_errno("cannot rename " + tmp + " to " + path);
+    // std::filesystem::rename replaces an existing file on Windows too; std::rename fails there.
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) throw std::system_error(ec, "cannot rename " + tmp + " to " + path);
 }
 
 void show_progress(const loadgen::progress_sample& s) {
@@ -43,7 +45,7 @@ void show_progress(const loadgen::progress_sample& s) {
 }
 
 int run(const loadgen::options& opts) {
-    bool live = !opts.quiet && ::isatty(STDERR_FILENO);
+    bool live = !opts.quiet && loadgen::stderr_is_terminal();
     loadgen::run_result result;
     try {
         result = loadgen::run_load(opts, live ? loadgen::progress_fn(show_progress) : loadgen::progress_fn());

@@ -1,6 +1,9 @@
 #include "loadgen/options.hpp"
 
-#include <arpa/inet.h>
+// clang-format off
+#include <utility>  // before Boost.Asio: Boost 1.74's headers use std::exchange without it (C++20)
+#include <boost/asio/ip/address_v4.hpp>
+// clang-format on
 
 #include <limits>
 
@@ -14,10 +17,10 @@ using rot13::usage_error;
 
 std::uint32_t parse_ipv4(std::string_view text) {
     std::string copy(text);
-    in_addr addr{};
-    if (::inet_pton(AF_INET, copy.c_str(), &addr) != 1)
-        throw usage_error("--source expects IPv4 addresses like 127.0.0.1-127.0.0.8, got '" + copy + "'");
-    return ntohl(addr.s_addr);
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address_v4(copy, ec);
+    if (ec) throw usage_error("--source expects IPv4 addresses like 127.0.0.1-127.0.0.8, got '" + copy + "'");
+    return address.to_uint();  // host byte order
 }
 
 // "A" or "A-B" (inclusive), at most 65536 addresses.

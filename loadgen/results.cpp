@@ -1,7 +1,5 @@
 #include "loadgen/results.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -200,14 +198,10 @@ json to_json(const run_result& r, const options& opts, const verdict& v, const j
     };
     // CPU time of the whole process (ramp-up and drain included), as the harness measures
     // the server's; the window_ figures cover the measured window only.
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](const timeval& tv) {
-        return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-    };
+    cpu_times cpu = process_cpu_times();
     json loadgen = {
-        {"cpu_user_s", seconds(usage.ru_utime)},
-        {"cpu_sys_s", seconds(usage.ru_stime)},
+        {"cpu_user_s", cpu.user},
+        {"cpu_sys_s", cpu.sys},
         {"threads", r.threads},
         {"window_cpu_user_s", r.window_cpu_user_s},
         {"window_cpu_sys_s", r.window_cpu_sys_s},

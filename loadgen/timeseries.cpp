@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 namespace loadgen {
 
@@ -35,9 +36,14 @@ std::vector<second_summary> timeseries_collector::finish(double start_epoch_s) {
     while (!pending_.empty()) complete_front(start_epoch_s);
     if (open_log(start_epoch_s)) {  // a run without a single second still gets a valid log
         log_file_.close();
-        std::string tmp = log_path_ + ".tmp";
-        if (!log_file_ || std::rename(tmp.c_str(), log_path_.c_str()) != 0)
+        if (!log_file_) {
             log_error_ = "cannot write " + log_path_ + ": " + std::strerror(errno);
+        } else {
+            // std::filesystem::rename replaces an existing log on Windows too; std::rename fails there.
+            std::error_code ec;
+            std::filesystem::rename(log_path_ + ".tmp", log_path_, ec);
+            if (ec) log_error_ = "cannot write " + log_path_ + ": " + ec.message();
+        }
     }
     return std::move(done_);
 }
@@ -46,7 +52,8 @@ std::vector<second_summary> timeseries_collector::finish(double start_epoch_s) {
 bool timeseries_collector::open_log(double start_epoch_s) {
     if (log_path_.empty() || !log_error_.empty()) return false;
     if (log_) return true;
-    log_file_.open(log_path_ + ".tmp", std::ios::trunc);
+    // Binary: the log has "\n" line ends on every system, Windows included.
+    log_file_.open(log_path_ + ".tmp", std::ios::binary | std::ios::trunc);
     if (!log_file_) {
         log_error_ = "cannot write " + log_path_ + ".tmp: " + std::strerror(errno);
         return false;

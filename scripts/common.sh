@@ -1,4 +1,4 @@
-# Shared by scripts/test.sh and scripts/bench.sh: package checks, the build, Python.
+# Shared by scripts/test.sh, bench.sh and portability.sh: package checks, the build, Python.
 # Source it; it does nothing by itself.
 
 ROT13_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,15 +10,16 @@ ROT13_PACKAGES=(cmake g++ make pkg-config libevent-dev libboost-dev nlohmann-jso
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Installs the missing packages with apt-get when run as root; otherwise prints the exact
-# command to run and fails.
+# Installs the missing packages (those given, or else ROT13_PACKAGES) with apt-get when run
+# as root; otherwise prints the exact command to run and fails.
 ensure_packages() {
-    local missing=() pkg
+    local wanted=("$@") missing=() pkg
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${ROT13_PACKAGES[@]}")
     if ! command -v dpkg-query >/dev/null 2>&1; then
-        log "not a Debian/Ubuntu system: make sure these are installed: ${ROT13_PACKAGES[*]}"
+        log "not a Debian/Ubuntu system: make sure these are installed: ${wanted[*]}"
         return 0
     fi
-    for pkg in "${ROT13_PACKAGES[@]}"; do
+    for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -32,7 +33,13 @@ ensure_packages() {
 
 # Configures and builds build/ (Release by default). Extra arguments go to cmake.
 build_tree() {
-    local dir="$ROT13_ROOT/build"
+    build_tree_in "$ROT13_ROOT/build" "$@"
+}
+
+# The same in another directory: build_tree_in DIR [cmake arguments].
+build_tree_in() {
+    local dir=$1
+    shift
     log "configuring $dir"
     mkdir -p "$dir"
     cmake -S "$ROT13_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir/configure.log" 2>&1 \

@@ -1,0 +1,73 @@
+// What rot13-load asks of every Unix-like system in the same way: POSIX calls only.
+// CMake builds it with platform_linux.cpp on Linux and with platform_bsd.cpp on macOS and
+// the BSDs; those two hold what differs.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "common/errors.hpp"
+#include "loadgen/platform.hpp"
+
+// ru_maxrss is in KiB on Linux and the BSDs but in bytes on macOS. CMake says which
+// (loadgen/CMakeLists.txt), so that this file needs no #ifdef __APPLE__.
+static_assert(ROT13_MAXRSS_UNIT_BYTES == 1 || ROT13_MAXRSS_UNIT_BYTES == 1024);
+
+namespace loadgen {
+namespace {
+
+double seconds(const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+std::optional<std::uint64_t> finite(rlim_t limit) {
+    if (limit == RLIM_INFINITY) return std::nullopt;
+    return static_cast<std::uint64_t>(limit);
+}
+
+}  // namespace
+
+open_file_limits open_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return {};
+    return {finite(limit.rlim_cur), finite(limit.rlim_max)};
+}
+
+system_description describe_system() {
+    system_description d;
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    d.host = host;
+    utsname uts{};
+    if (::uname(&uts) == 0) {
+        d.os = uts.sysname;
+        d.kernel = std::string(uts.release) + " " + uts.version;
+        d.arch = uts.machine;
+    }
+    return d;
+}
+
+cpu_times process_cpu_times() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+}
+
+void ignore_sigpipe() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    if (::sigaction(SIGPIPE, &ignore, nullptr) < 0) rot13::throw_errno("cannot ignore SIGPIPE");
+}
+
+bool stderr_is_terminal() {
+    return ::isatty(STDERR_FILENO) == 1;
+}
+
+long peak_rss_kb() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss * ROT13_MAXRSS_UNIT_BYTES / 1024;
+}
+
+}  // namespace loadgen

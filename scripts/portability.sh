@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# rot13-load beyond Linux + GCC + libstdc++, as far as a Linux machine can take it. Each
+# target builds rot13-load and its unit tests another way, runs the unit tests, then runs
+# the same smoke test of the built rot13-load against the Linux servers on 127.0.0.1
+# (built natively in build/), and prints PASS or FAIL per check:
+#   windows  MinGW-w64 cross build (build-windows/), run under Wine
+#   libcxx   clang + libc++ (build-libcxx/), macOS's compiler and standard library
+# A check that the program works, not a benchmark: Wine's figures are not Windows' figures.
+# Usage: scripts/portability.sh [windows] [libcxx]     (default: both)
+#        ROT13_NATIVE_BUILD=DIR builds the servers in DIR instead of build/
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROT13_ROOT"
+
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(windows libcxx)
+for target in "${TARGETS[@]}"; do
+    case "$target" in
+        windows | libcxx) ;;
+        -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown target '$target' (windows, libcxx)" >&2; exit 2 ;;
+    esac
+done
+
+WINDOWS_PACKAGES=(g++-mingw-w64-x86-64-posix libz-mingw-w64-dev wine64 googletest jq)
+LIBCXX_PACKAGES=(clang-14 libc++-14-dev libc++abi-14-dev googletest jq)
+NATIVE=${ROT13_NATIVE_BUILD:-$ROT13_ROOT/build}
+wanted=()
+for target in "${TARGETS[@]}"; do
+    if [ "$target" = windows ]; then wanted+=("${WINDOWS_PACKAGES[@]}"); else wanted+=("${LIBCXX_PACKAGES[@]}"); fi
+done
+ensure_packages "${ROT13_PACKAGES[@]}" "${wanted[@]}"
+build_tree_in "$NATIVE" -DROT13_WERROR=ON
+
+SERVER_PIDS=()
+WINESERVER=""
+cleanup() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVER_PIDS=()
+    [ -z "$WINESERVER" ] || "$WINESERVER" -k 2>/dev/null || true  # this prefix's wineserver only
+}
+trap cleanup EXIT
+
+# start_server NAME BINARY [flags]: starts BINARY --port 0 and sets PORT from its
+# "listening on 127.0.0.1:PORT" line. timeout bounds it even if the trap never runs.
+start_server() {
+    local name=$1 binary=$2
+    shift 2
+    timeout 300 "$binary" --port 0 "$@" >"$SMOKE/$name.log" 2>&1 &
+    SERVER_PIDS+=($!)
+    PORT=""
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SMOKE/$name.log")
+        [ -n "$PORT" ] && return 0
+        sleep 0.05
+    done
+    die "$name did not start (log: $SMOKE/$name.log)"
+}
+
+# load NAME [flags]: runs the rot13-load under test ("${LOADER[@]}") in $SMOKE, so that
+# the relative file names it is given are Windows paths too under Wine. Sets RC; output
+# in $SMOKE/NAME.out and .err.
+load() {
+    local name=$1
+    shift
+    RC=0
+    (cd "$SMOKE" && timeout 60 "${LOADER[@]}" "$@" >"$name.out" 2>"$name.err") || RC=$?
+}
+
+FAILED=0
+# verdict DESCRIPTION CONDITION...: runs the condition and prints PASS or FAIL.
+verdict() {
+    local description=$1
+    shift
+    if "$@"; then
+        printf 'PASS  %s: %s\n' "$TARGET" "$description"
+    else
+        printf 'FAIL  %s: %s\n' "$TARGET" "$description"
+        FAILED=1
+    fi
+}
+json() { jq -r "$2" "$SMOKE/$1"; }
+
+# The same checks for every target: closed loop, open loop, a usage error, a corrupting server.
+smoke_checks() {
+    log "$TARGET: rot13-load against $NATIVE/bin/rot13-epoll"
+    start_server epoll "$NATIVE/bin/rot13-epoll"
+    load closed --port "$PORT" --connections 10 --depth 1 --duration 2 --json closed.json --hdr-log closed.hlog
+    closed_ok() {
+        [ "$RC" -eq 0 ] && [ "$(json closed.json .status)" = ok ] &&
+            [ "$(json closed.json .summary.requests)" -gt 0 ] &&
+            grep -q '^Tag=corrected,' "$SMOKE/closed.hlog" && ! grep -q $'\r' "$SMOKE/closed.hlog"
+    }
+    verdict "closed loop, 10 connections, depth 1, 2 s: exit 0, status ok, lines answered, LF-only log (exit $RC)" closed_ok
+
+    load open --port "$PORT" --connections 10 --rate 2000 --duration 2 --json open.json
+    open_ok() {
+        [ "$RC" -eq 0 ] && [ "$(json open.json .status)" = ok ] &&
+            [ "$(json open.json '.summary.requests_per_sec >= 1800')" = true ]
+    }
+    verdict "open loop, 2,000 lines/s, 2 s: exit 0, status ok, at least 1,800 lines/s (exit $RC)" open_ok
+
+    load usage --port "$PORT" --no-such-flag
+    verdict "an unknown flag is a usage error: exit 2 (exit $RC)" [ "$RC" -eq 2 ]
+
+    log "$TARGET: rot13-load against rot13-fault --corrupt-every 100"
+    start_server fault "$NATIVE/bin/rot13-fault" --corrupt-every 100
+    load fault --port "$PORT" --connections 10 --depth 1 --duration 2 --json fault.json
+    fault_ok() {
+        [ "$RC" -eq 1 ] && [ "$(json fault.json .status)" = failed ] &&
+            [ "$(json fault.json .summary.errors.mismatch)" -gt 0 ]
+    }
+    verdict "corrupted replies: exit 1, status failed, mismatches counted (exit $RC)" fault_ok
+    cleanup
+
+    # The figures, for docs/loadgen.md: what this build did on this machine.
+    if [ -s "$SMOKE/closed.json" ] && [ -s "$SMOKE/open.json" ]; then
+        jq -r --arg t "$TARGET" '"\($t) closed loop: \(.summary.requests_per_sec | floor) lines/s, p99 \(.summary.latency_ns.corrected.p99 / 1000) us; \(.context.os) \(.context.kernel), \(.context.compiler)"' "$SMOKE/closed.json"
+        jq -r --arg t "$TARGET" '"\($t) open loop:   \(.summary.requests_per_sec | floor) lines/s, send lag p99 \(.loadgen.send_lag_ns.p99 / 1000) us"' "$SMOKE/open.json"
+    fi
+}
+
+# Windows: MinGW-w64 cross build, unit tests and smoke test under Wine.
+check_windows() {
+    local dir=$ROT13_ROOT/build-windows
+    TARGET=windows
+    build_tree_in "$dir" -DROT13_WERROR=ON \
+        -DCMAKE_TOOLCHAIN_FILE="$ROT13_ROOT/cmake/toolchain-mingw-w64.cmake" \
+        -DROT13_GTEST_SOURCE_DIR=/usr/src/googletest
+    grep -E "^-- Windows:" "$dir/configure.log" >&2 || true
+
+    # Debian's wine64 package has no wine on PATH, only its loader in /usr/lib/wine.
+    local wine
+    wine=$(command -v wine || command -v wine64 || echo /usr/lib/wine/wine64)
+    WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver)
+    [ -x "$wine" ] || die "Wine not found (Debian: apt-get install wine64)"
+    # A prefix of our own, no debug chatter, and no offer to install Mono or Gecko.
+    export WINEPREFIX=$dir/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    SMOKE=$dir/smoke
+    rm -rf "$SMOKE"
+    mkdir -p "$SMOKE"
+    log "preparing the Wine prefix $WINEPREFIX"
+    timeout 300 "$wine" wineboot --init >/dev/null 2>&1 || die "wineboot failed"
+    # rot13-load is built for Windows 10 and later; Wine 8's new prefixes say Windows 7.
+    timeout 60 "$wine" winecfg /v win10 >/dev/null 2>&1 || die "winecfg failed"
+
+    log "windows: unit tests under Wine"
+    verdict "unit tests (rot13-loadgen-unit-tests.exe)" \
+        timeout 300 ctest --test-dir "$dir" --output-on-failure --timeout 240
+    LOADER=("$wine" ../bin/rot13-load.exe)
+    smoke_checks
+}
+
+# clang + libc++: rot13-load and its unit tests only (the rest is Linux-specific anyway).
+check_libcxx() {
+    local dir=$ROT13_ROOT/build-libcxx
+    TARGET=libcxx
+    log "configuring $dir"
+    mkdir -p "$dir"
+    cmake -S "$ROT13_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DROT13_WERROR=ON \
+        -DCMAKE_TOOLCHAIN_FILE="$ROT13_ROOT/cmake/toolchain-clang-libcxx.cmake" \
+        -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DROT13_GTEST_SOURCE_DIR=/usr/src/googletest \
+        >"$dir/configure.log" 2>&1 || die "configure failed: see $dir/configure.log"
+    log "building rot13-load and its unit tests in $dir"
+    cmake --build "$dir" -j "$(nproc)" --target rot13-load rot13-loadgen-unit-tests >"$dir/build.log" 2>&1 \
+        || die "build failed: see $dir/build.log"
+    SMOKE=$dir/smoke
+    rm -rf "$SMOKE"
+    mkdir -p "$SMOKE"
+    log "libcxx: unit tests"
+    verdict "unit tests (rot13-loadgen-unit-tests, clang + libc++)" \
+        timeout 300 "$dir/bin/rot13-loadgen-unit-tests" --gtest_brief=1
+    LOADER=("$dir/bin/rot13-load")
+    smoke_checks
+}
+
+for target in "${TARGETS[@]}"; do
+    "check_$target"
+done
+[ "$FAILED" -eq 0 ] || die "some checks failed (outputs in build-*/smoke)"
+log "all checks passed: ${TARGETS[*]}"
