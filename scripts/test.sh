@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs missing packages, builds with warnings as errors, and runs every test: unit,
-# conformance (every server over real sockets), load generator, harness, Python.
+# conformance (every server over real sockets), load generator, harness, Python, and
+# rot13-load's portability checks (scripts/portability.sh: Windows under Wine, clang + libc++).
 # Usage: scripts/test.sh [ctest arguments, e.g. -R conformance.epoll]
+#   With ctest arguments only ctest runs. ROT13_SKIP_PORTABILITY=1 leaves the portability
+#   checks out (they install MinGW-w64, Wine and clang, and take a few minutes); the script
+#   then says that they were skipped.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROT13_ROOT"
@@ -19,5 +23,14 @@ if [ $# -eq 0 ] && compgen -G "scripts/tests/test_*.py" >/dev/null; then
     python=$(find_python) || exit 1
     log "pytest ($python)"
     "$python" -m pytest -q scripts/tests || status=1
+fi
+
+if [ $# -eq 0 ]; then
+    if [ "${ROT13_SKIP_PORTABILITY:-0}" = 1 ]; then
+        log "portability checks SKIPPED (ROT13_SKIP_PORTABILITY=1)"
+    else
+        log "portability checks (scripts/portability.sh)"
+        scripts/portability.sh || status=1
+    fi
 fi
 exit $status
