@@ -11,9 +11,16 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Installs the missing packages (those given, or else ROT13_PACKAGES) with apt-get when run
-# as root; otherwise prints the exact command to run and fails.
+# as root; otherwise prints the exact command to run and fails. A first argument
+# --no-recommends leaves the packages' recommendations out (Wine's are hundreds of MB of
+# fonts and multimedia that a console program does not need).
 ensure_packages() {
-    local wanted=("$@") missing=() pkg
+    local apt_options=(-y -qq) wanted missing=() pkg
+    if [ "${1:-}" = --no-recommends ]; then
+        apt_options+=(--no-install-recommends)
+        shift
+    fi
+    wanted=("$@")
     [ ${#wanted[@]} -gt 0 ] || wanted=("${ROT13_PACKAGES[@]}")
     if ! command -v dpkg-query >/dev/null 2>&1; then
         log "not a Debian/Ubuntu system: make sure these are installed: ${wanted[*]}"
@@ -24,11 +31,11 @@ ensure_packages() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
-        die "missing packages; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+        die "missing packages; run: sudo apt-get update && sudo apt-get install ${apt_options[*]:2} -y ${missing[*]}"
     fi
     log "installing ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install "${apt_options[@]}" "${missing[@]}" >/dev/null
 }
 
 # Configures and builds build/ (Release by default). Extra arguments go to cmake.

@@ -29,7 +29,8 @@ wanted=()
 for target in "${TARGETS[@]}"; do
     if [ "$target" = windows ]; then wanted+=("${WINDOWS_PACKAGES[@]}"); else wanted+=("${LIBCXX_PACKAGES[@]}"); fi
 done
-ensure_packages "${ROT13_PACKAGES[@]}" "${wanted[@]}"
+ensure_packages
+ensure_packages --no-recommends "${wanted[@]}"
 build_tree_in "$NATIVE" -DROT13_WERROR=ON
 
 SERVER_PIDS=()
