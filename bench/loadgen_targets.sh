@@ -17,6 +17,9 @@
 # warm-up both cover the same traffic, so the ratio of the two is the ratio per line.
 #
 # Usage: bench/loadgen_targets.sh [--build DIR] [--reps N] [--duration S] [--rt] [--server NAME]
+#                                 [--out DIR]
+#   --out  keep everything: the printed summary (summary.txt), every run's JSON and the
+#          server CPU readings (runs/), in DIR; without it they live in a temporary directory.
 #   --rt   run both processes SCHED_FIFO (chrt -f 10, needs root): on a machine shared with
 #          other work this keeps other processes off the two CPUs, as on an idle machine.
 # Linux only (taskset, chrt, /proc). Prints one line per run, then the medians.
@@ -27,6 +30,7 @@ reps=3
 duration=5
 rt=0
 server_name=""
+out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --rt) rt=1; shift ;;
     --server) server_name=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -56,8 +61,17 @@ prio=()
 tick=$(getconf CLK_TCK)
 work=$(mktemp -d)
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  # Even an interrupted run keeps what it measured.
+  [ -n "$out" ] && mkdir -p "$out/runs" && cp -r "$work"/. "$out/runs/"
+  rm -rf "$work"
+}
 trap cleanup EXIT
+if [ -n "$out" ]; then
+  mkdir -p "$out"
+  exec > >(tee "$out/summary.txt")
+fi
 
 server_cpu_s() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
 
