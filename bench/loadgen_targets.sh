@@ -101,6 +101,7 @@ stop_server() {
 # measure NAME REP ARGS...: one run of rot13-load against a fresh server.
 measure() {
   local name=$1 rep=$2; shift 2
+  echo "  $name, run $rep of $reps ..." >&2
   start_server
   local before after
   before=$(server_cpu_s "$server_pid")
@@ -117,6 +118,7 @@ measure() {
 floor=$bin/rot13-load-floor
 measure_floor() {
   [ -x "$floor" ] || return 0
+  echo "  floor, run $1 of $reps ..." >&2
   start_server
   local before after status=0
   before=$(server_cpu_s "$server_pid")
