@@ -38,9 +38,11 @@ void write_file_atomically(const std::string& path, const std::string& text) {
 }
 
 void show_progress(const loadgen::progress_sample& s) {
-    std::fprintf(stderr, "\r%7.1f s %s %10.0f lines/s  p99 %9.1f us  errors %llu   ", s.elapsed_s,
-                 s.measuring ? "     " : "(warm)", s.lines_per_s, static_cast<double>(s.p99_ns) / 1e3,
-                 static_cast<unsigned long long>(s.errors));
+    // The p99 is that of the last complete second of the window: "-" until there is one.
+    char p99[32] = "        -";
+    if (s.p99_ns > 0) std::snprintf(p99, sizeof(p99), "%9.1f", static_cast<double>(s.p99_ns) / 1e3);
+    std::fprintf(stderr, "\r%7.1f s %s %10.0f lines/s  p99 %s us  errors %llu   ", s.elapsed_s,
+                 s.measuring ? "     " : "(warm)", s.lines_per_s, p99, static_cast<unsigned long long>(s.errors));
     std::fflush(stderr);
 }
 
