@@ -26,10 +26,13 @@ tcp::endpoint resolve(const options& opts) {
     auto results = resolver.resolve(opts.host, std::to_string(opts.port), ec);
     if (ec || results.empty())
         throw std::runtime_error("cannot resolve " + opts.host + ": " + (ec ? ec.message() : "no address"));
-    // --source gives IPv4 source addresses: then the target must be IPv4 too.
+    // With --source the target must be of the source addresses' family.
+    if (opts.source_addresses.empty()) return results.begin()->endpoint();
+    const bool v4 = opts.source_addresses.front().is_v4();
     for (const auto& entry : results)
-        if (entry.endpoint().address().is_v4() || opts.source_addresses.empty()) return entry.endpoint();
-    throw std::runtime_error("--source needs an IPv4 target, but " + opts.host + " has no IPv4 address");
+        if (entry.endpoint().address().is_v4() == v4) return entry.endpoint();
+    throw std::runtime_error(std::string("--source gives ") + (v4 ? "IPv4" : "IPv6") + " addresses, but " +
+                             opts.host + " has no " + (v4 ? "IPv4" : "IPv6") + " address");
 }
 
 }  // namespace

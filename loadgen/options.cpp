@@ -2,7 +2,7 @@
 
 // clang-format off
 #include <utility>  // before Boost.Asio: Boost 1.74's headers use std::exchange without it (C++20)
-#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/address.hpp>
 // clang-format on
 
 #include <limits>
@@ -15,23 +15,61 @@ namespace {
 
 using rot13::usage_error;
 
-std::uint32_t parse_ipv4(std::string_view text) {
+boost::asio::ip::address parse_address(std::string_view text) {
     std::string copy(text);
     boost::system::error_code ec;
-    auto address = boost::asio::ip::make_address_v4(copy, ec);
-    if (ec) throw usage_error("--source expects IPv4 addresses like 127.0.0.1-127.0.0.8, got '" + copy + "'");
-    return address.to_uint();  // host byte order
+    auto address = boost::asio::ip::make_address(copy, ec);
+    if (ec)
+        throw usage_error("--source expects addresses like 127.0.0.1-127.0.0.8 or fd00::1-fd00::ff, got '" + copy +
+                          "'");
+    return address;
 }
 
-// "A" or "A-B" (inclusive), at most 65536 addresses.
-std::vector<std::uint32_t> parse_source_range(std::string_view text) {
+// An IPv6 address as two 64-bit halves, so that a range can be counted along the low one.
+struct ipv6_halves {
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+};
+ipv6_halves halves(const boost::asio::ip::address_v6& a) {
+    ipv6_halves h;
+    auto bytes = a.to_bytes();
+    for (int i = 0; i < 8; ++i) h.high = h.high << 8 | bytes[static_cast<std::size_t>(i)];
+    for (int i = 8; i < 16; ++i) h.low = h.low << 8 | bytes[static_cast<std::size_t>(i)];
+    return h;
+}
+boost::asio::ip::address_v6 from_halves(ipv6_halves h) {
+    boost::asio::ip::address_v6::bytes_type bytes;
+    for (int i = 7; i >= 0; --i, h.high >>= 8) bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(h.high);
+    for (int i = 15; i >= 8; --i, h.low >>= 8) bytes[static_cast<std::size_t>(i)] = static_cast<unsigned char>(h.low);
+    return boost::asio::ip::address_v6(bytes);
+}
+
+// "A" or "A-B" (inclusive), IPv4 or IPv6 (the two ends of one family; an IPv6 range within
+// one /64), at most 65536 addresses.
+std::vector<boost::asio::ip::address> parse_source_range(std::string_view text) {
+    const std::string whole(text);
+    // An IPv6 address has colons but no '-', so the first '-' separates the two ends.
     auto dash = text.find('-');
-    std::uint32_t first = parse_ipv4(text.substr(0, dash));
-    std::uint32_t last = dash == std::string_view::npos ? first : parse_ipv4(text.substr(dash + 1));
-    if (last < first) throw usage_error("--source range ends before it starts: '" + std::string(text) + "'");
-    if (last - first >= 65536) throw usage_error("--source range holds more than 65536 addresses");
-    std::vector<std::uint32_t> out;
-    for (std::uint64_t a = first; a <= last; ++a) out.push_back(static_cast<std::uint32_t>(a));
+    auto first = parse_address(text.substr(0, dash));
+    auto last = dash == std::string_view::npos ? first : parse_address(text.substr(dash + 1));
+    if (first.is_v4() != last.is_v4())
+        throw usage_error("--source range mixes IPv4 and IPv6: '" + whole + "'");
+    std::vector<boost::asio::ip::address> out;
+    if (first.is_v4()) {
+        std::uint32_t lo = first.to_v4().to_uint(), hi = last.to_v4().to_uint();
+        if (hi < lo) throw usage_error("--source range ends before it starts: '" + whole + "'");
+        if (hi - lo >= 65536) throw usage_error("--source range holds more than 65536 addresses");
+        for (std::uint64_t a = lo; a <= hi; ++a) out.emplace_back(boost::asio::ip::address_v4(static_cast<std::uint32_t>(a)));
+        return out;
+    }
+    ipv6_halves lo = halves(first.to_v6()), hi = halves(last.to_v6());
+    if (lo.high != hi.high) throw usage_error("--source IPv6 range spans more than one /64: '" + whole + "'");
+    if (hi.low < lo.low) throw usage_error("--source range ends before it starts: '" + whole + "'");
+    if (hi.low - lo.low >= 65536) throw usage_error("--source range holds more than 65536 addresses");
+    for (ipv6_halves a = lo;; ++a.low) {
+        out.emplace_back(from_halves(a));
+        if (a.low == hi.low) break;
+    }
     return out;
 }
 
@@ -138,7 +176,7 @@ timing:
   --warmup S           seconds of load before the measurement, excluded (default 1)
   --timeout S          seconds before a request or a connect counts as timed out (default 10)
   --connect-rate R     new connections per second during ramp-up (default: unlimited)
-  --source A[-B]       spread connections over IPv4 source addresses A..B (e.g.
+  --source A[-B]       spread connections over source addresses A..B, IPv4 or IPv6 (e.g.
                        127.0.0.1-127.0.0.8), past one address's ephemeral port range
   --threads N          event-loop threads (default: the CPUs this process may use)
 pass/fail:

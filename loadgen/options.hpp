@@ -2,6 +2,11 @@
 // value into a usage error (exit status 2) before anything is started.
 #pragma once
 
+// clang-format off
+#include <utility>  // before Boost.Asio: Boost 1.74's headers use std::exchange without it (C++20)
+#include <boost/asio/ip/address.hpp>
+// clang-format on
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -26,8 +31,8 @@ struct options {
     double warmup_s = 1;      // before the window, excluded from every figure
     double timeout_s = 10;    // per request and per connect
     double connect_rate = 0;  // new connections per second; 0: as fast as the server accepts
-    std::string source;       // "A" or "A-B": IPv4 source addresses, as given
-    std::vector<std::uint32_t> source_addresses;  // parsed from source, host byte order
+    std::string source;       // "A" or "A-B": source addresses, IPv4 or IPv6, as given
+    std::vector<boost::asio::ip::address> source_addresses;  // parsed from source
     int threads = 0;                              // 0: the CPUs this process may run on
     double max_p99_ms = -1;                       // < 0: no threshold
     double max_error_rate = 0;                    // errors / (requests + errors) above this fails the run

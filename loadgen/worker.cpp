@@ -175,7 +175,7 @@ void worker::connect(connection& c) {
         // Defer the choice of local port to connect(), so that each source address has
         // the whole ephemeral range per destination rather than per address.
         defer_local_port(c.socket.native_handle());
-        c.socket.bind(tcp::endpoint(asio::ip::address_v4(sources[c.id % sources.size()]), 0), ec);
+        c.socket.bind(tcp::endpoint(sources[c.id % sources.size()], 0), ec);
     }
     c.st = connection::state::connecting;
     ++connecting_;

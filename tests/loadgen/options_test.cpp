@@ -79,14 +79,26 @@ TEST(Options, ParsesEveryFlag) {
     EXPECT_DOUBLE_EQ(o.timeout_s, 0.5);
     EXPECT_DOUBLE_EQ(o.connect_rate, 1000);
     ASSERT_EQ(o.source_addresses.size(), 4u);
-    EXPECT_EQ(o.source_addresses[0], 0x7f000001u);
-    EXPECT_EQ(o.source_addresses[3], 0x7f000004u);
+    EXPECT_EQ(o.source_addresses[0].to_string(), "127.0.0.1");
+    EXPECT_EQ(o.source_addresses[3].to_string(), "127.0.0.4");
     EXPECT_EQ(o.threads, 3);
     EXPECT_DOUBLE_EQ(o.max_p99_ms, 12.5);
     EXPECT_DOUBLE_EQ(o.max_error_rate, 0.01);
     EXPECT_EQ(o.json_path, "out.json");
     EXPECT_EQ(o.hdr_log_path, "out.hlog");
     EXPECT_TRUE(o.quiet);
+}
+
+TEST(Options, SourceTakesIpv6RangesToo) {
+    std::vector<std::string_view> args = {"--port", "1", "--source", "fd00::fe-fd00::101"};
+    auto o = loadgen::parse_options(args);
+    ASSERT_EQ(o.source_addresses.size(), 4u);  // counted across a byte boundary
+    EXPECT_EQ(o.source_addresses[0].to_string(), "fd00::fe");
+    EXPECT_EQ(o.source_addresses[1].to_string(), "fd00::ff");
+    EXPECT_EQ(o.source_addresses[2].to_string(), "fd00::100");
+    EXPECT_EQ(o.source_addresses[3].to_string(), "fd00::101");
+    std::vector<std::string_view> one = {"--port", "1", "--source", "::1"};
+    EXPECT_EQ(loadgen::parse_options(one).source_addresses.size(), 1u);
 }
 
 TEST(Options, OpenLoopDepthDefaultsToACapOfAThousand) {
@@ -125,7 +137,11 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_args{"arrivals_without_rate", {"--port", "1", "--arrivals", "poisson"}},
                       bad_args{"unknown_arrivals", {"--port", "1", "--rate", "5", "--arrivals", "bursty"}},
                       bad_args{"backwards_source_range", {"--port", "1", "--source", "127.0.0.9-127.0.0.1"}},
-                      bad_args{"source_not_ipv4", {"--port", "1", "--source", "localhost"}},
+                      bad_args{"source_not_an_address", {"--port", "1", "--source", "localhost"}},
+                      bad_args{"source_mixes_families", {"--port", "1", "--source", "127.0.0.1-::1"}},
+                      bad_args{"source_ipv6_backwards", {"--port", "1", "--source", "fd00::9-fd00::1"}},
+                      bad_args{"source_ipv6_beyond_a_64", {"--port", "1", "--source", "fd00::1-fd00:0:0:1::1"}},
+                      bad_args{"source_ipv6_too_many", {"--port", "1", "--source", "fd00::1-fd00::1:0001"}},
                       bad_args{"error_rate_above_one", {"--port", "1", "--max-error-rate", "2"}},
                       bad_args{"value_for_a_switch", {"--port", "1", "--quiet=yes"}},
                       bad_args{"port_without_value", {"--port"}}),
