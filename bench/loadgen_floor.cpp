@@ -27,20 +27,22 @@
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/errors.hpp"
 #include "common/fd.hpp"
+#include "loadgen/platform.hpp"
 
 namespace {
 
@@ -57,32 +59,34 @@ struct config {
     double duration_s = 5;
 };
 
-[[noreturn]] void usage(int status) {
-    std::fprintf(status ? stderr : stdout,
-                 "usage: rot13-load-floor --port P [--host ADDR] [--connections N] [--duration S]\n"
-                 "The cheapest closed-loop client (io_uring, depth 1): a floor for rot13-load's CPU per line.\n");
-    std::exit(status);
-}
+constexpr const char* usage_text =
+    "usage: rot13-load-floor --port P [--host ADDR] [--connections N] [--duration S]\n"
+    "The cheapest closed-loop client (io_uring, depth 1): a floor for rot13-load's CPU per line.\n";
 
-config parse(int argc, char** argv) {
+// The same flag reader as the servers and rot13-load: "--flag value" or "--flag=value",
+// every value range-checked, every mistake a usage_error.
+config parse(std::span<const std::string_view> args) {
     config c;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view flag = argv[i];
-        if (flag == "--help" || flag == "-h") usage(0);
-        if (i + 1 >= argc) usage(2);
-        const char* value = argv[++i];
-        if (flag == "--port")
-            c.port = std::atoi(value);
-        else if (flag == "--host")
-            c.host = value;
-        else if (flag == "--connections")
-            c.connections = std::atoi(value);
-        else if (flag == "--duration")
-            c.duration_s = std::atof(value);
-        else
-            usage(2);
+    rot13::flag_reader flags(args);
+    while (flags.next()) {
+        std::string_view flag = flags.flag();
+        if (flag == "--help" || flag == "-h") {
+            flags.no_value();
+            std::fputs(usage_text, stdout);
+            std::exit(0);
+        } else if (flag == "--port") {
+            c.port = static_cast<int>(flags.integer(1, 65535));
+        } else if (flag == "--host") {
+            c.host = std::string(flags.value());
+        } else if (flag == "--connections") {
+            c.connections = static_cast<int>(flags.integer(1, 10000));
+        } else if (flag == "--duration") {
+            c.duration_s = flags.number(0.001, 3600);
+        } else {
+            flags.unknown();
+        }
     }
-    if (c.port <= 0 || c.port > 65535 || c.connections <= 0 || c.duration_s <= 0) usage(2);
+    if (c.port == 0) throw rot13::usage_error("--port is required");
     return c;
 }
 
@@ -107,8 +111,6 @@ std::vector<rot13::unique_fd> connect_all(const config& c) {
     }
     return fds;
 }
-
-double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
 
 int run(const config& cfg) {
     std::vector<rot13::unique_fd> fds = connect_all(cfg);
@@ -164,8 +166,7 @@ int run(const config& cfg) {
     }
     const auto start = std::chrono::steady_clock::now();
     const auto end = start + std::chrono::duration<double>(cfg.duration_s);
-    rusage before{};
-    ::getrusage(RUSAGE_SELF, &before);
+    const loadgen::cpu_times before = loadgen::process_cpu_times();  // as rot13-load measures itself
     while (std::chrono::steady_clock::now() < end) {
         if (int r = io_uring_submit_and_wait(&ring, 1); r < 0 && r != -EINTR)
             throw std::system_error(-r, std::generic_category(), "io_uring_submit_and_wait");
@@ -206,12 +207,11 @@ int run(const config& cfg) {
         }
         io_uring_cq_advance(&ring, seen);
     }
-    rusage after{};
-    ::getrusage(RUSAGE_SELF, &after);
+    const loadgen::cpu_times after = loadgen::process_cpu_times();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("{\"requests\": %llu, \"seconds\": %.3f, \"cpu_user_s\": %.3f, \"cpu_sys_s\": %.3f, \"submits\": %llu}\n",
-                static_cast<unsigned long long>(requests), elapsed, seconds(after.ru_utime) - seconds(before.ru_utime),
-                seconds(after.ru_stime) - seconds(before.ru_stime), static_cast<unsigned long long>(submits));
+                static_cast<unsigned long long>(requests), elapsed, after.user - before.user,
+                after.sys - before.sys, static_cast<unsigned long long>(submits));
     io_uring_queue_exit(&ring);
     std::free(buffers);
     return 0;
@@ -220,6 +220,13 @@ int run(const config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const config cfg = parse(argc, argv);
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    config cfg;
+    try {
+        cfg = parse(args);
+    } catch (const rot13::usage_error& e) {
+        std::fprintf(stderr, "rot13-load-floor: %s\n%s", e.what(), usage_text);
+        return 2;
+    }
     return rot13::run_main("rot13-load-floor", [&] { return run(cfg); });
 }

@@ -1,12 +1,11 @@
 // What rot13-load asks of every Unix-like system in the same way: POSIX calls only.
 // CMake builds it with platform_linux.cpp on Linux and with platform_bsd.cpp on macOS and
 // the BSDs; those two hold what differs.
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "common/errors.hpp"
+#include "common/signals.hpp"
 #include "loadgen/platform.hpp"
 
 // ru_maxrss is in KiB on Linux and the BSDs but in bytes on macOS. CMake says which
@@ -54,10 +53,7 @@ cpu_times process_cpu_times() {
 }
 
 void ignore_sigpipe() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    if (::sigaction(SIGPIPE, &ignore, nullptr) < 0) rot13::throw_errno("cannot ignore SIGPIPE");
+    rot13::ignore_sigpipe();  // the servers' own (common/signals.cpp)
 }
 
 bool stderr_is_terminal() {
