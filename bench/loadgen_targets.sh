@@ -24,6 +24,7 @@
 #          other work this keeps other processes off the two CPUs, as on an idle machine.
 # Linux only (taskset, chrt, /proc). Prints one line per run, then the medians.
 set -euo pipefail
+source "$(dirname "$0")/../scripts/common.sh"
 
 build=build
 reps=3
@@ -75,18 +76,14 @@ fi
 
 server_cpu_s() { awk -v t="$tick" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
 
-# start_server: starts the server on CPU 0 and sets server_pid and port.
-start_server() {
-  rm -f "$work/server.out"  # never read the previous server's port
-  "${prio[@]}" taskset -c 0 "$server" --port 0 > "$work/server.out" 2> "$work/server.err" &
-  server_pid=$!
-  for _ in $(seq 100); do
-    port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out" 2>/dev/null || true)
-    [ -n "$port" ] && return 0
-    sleep 0.05
-  done
-  echo "server did not start: $(cat "$work/server.err")" >&2
-  exit 1
+# serve: starts the server on CPU 0 (scripts/common.sh's start_server); sets server_pid and port.
+serve() {
+  if ! start_server "$work/server.out" "$work/server.err" "${prio[@]}" taskset -c 0 "$server"; then
+    echo "server did not start: $(cat "$work/server.err")" >&2
+    exit 1
+  fi
+  server_pid=$SERVER_PID
+  port=$SERVER_PORT
 }
 
 # stop_server: SIGTERM, then reap; says so if the server had died during the run.
@@ -102,7 +99,7 @@ stop_server() {
 measure() {
   local name=$1 rep=$2; shift 2
   echo "  $name, run $rep of $reps ..." >&2
-  start_server
+  serve
   local before after
   before=$(server_cpu_s "$server_pid")
   local cmd=("${prio[@]}" taskset -c 1 "$load" --port "$port" --threads 1 --quiet --json "$work/$name.$rep.json" "$@")
@@ -119,7 +116,7 @@ floor=$bin/rot13-load-floor
 measure_floor() {
   [ -x "$floor" ] || return 0
   echo "  floor, run $1 of $reps ..." >&2
-  start_server
+  serve
   local before after status=0
   before=$(server_cpu_s "$server_pid")
   echo "# ${prio[*]} taskset -c 1 $floor --port PORT --connections 100 --duration $duration" >> "$work/commands"

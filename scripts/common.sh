@@ -1,4 +1,5 @@
-# Shared by scripts/test.sh, bench.sh and portability.sh: package checks, the build, Python.
+# Shared by scripts/test.sh, bench.sh and portability.sh, bench/loadgen_targets.sh and
+# tests/loadgen/hdr_interop_test.sh: package checks, the build, Python, starting a server.
 # Source it; it does nothing by itself.
 
 ROT13_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -74,6 +75,29 @@ find_python() {
 }
 
 # Raises the soft open-files limit to the hard one: the tests open 1,500+ sockets.
+# start_server OUT ERR COMMAND...: starts COMMAND --port 0 in the background (COMMAND may
+# begin with taskset, chrt or timeout), stdout into OUT and stderr into ERR (which may be
+# the same file), waits up to 5 s for its "listening on ADDR:PORT" line, and sets
+# SERVER_PID and SERVER_PORT. Returns 1 if the server did not start.
+start_server() {
+    local out=$1 err=$2
+    shift 2
+    rm -f "$out"  # never read a previous server's port
+    if [ "$out" = "$err" ]; then
+        "$@" --port 0 >"$out" 2>&1 &
+    else
+        "$@" --port 0 >"$out" 2>"$err" &
+    fi
+    SERVER_PID=$!
+    SERVER_PORT=""
+    for _ in $(seq 100); do
+        SERVER_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out" 2>/dev/null || true)
+        [ -n "$SERVER_PORT" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 raise_nofile_limit() {
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 }

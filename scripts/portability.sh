@@ -46,20 +46,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server NAME BINARY [flags]: starts BINARY --port 0 and sets PORT from its
-# "listening on 127.0.0.1:PORT" line. timeout bounds it even if the trap never runs.
-start_server() {
-    local name=$1 binary=$2
-    shift 2
-    timeout 300 "$binary" --port 0 "$@" >"$SMOKE/$name.log" 2>&1 &
-    SERVER_PIDS+=($!)
-    PORT=""
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$SMOKE/$name.log")
-        [ -n "$PORT" ] && return 0
-        sleep 0.05
-    done
-    die "$name did not start (log: $SMOKE/$name.log)"
+# serve NAME BINARY [flags]: starts BINARY --port 0 (common.sh's start_server) and sets
+# PORT. timeout bounds it even if the trap never runs.
+serve() {
+    local name=$1
+    shift
+    start_server "$SMOKE/$name.log" "$SMOKE/$name.log" timeout 300 "$@" ||
+        die "$name did not start (log: $SMOKE/$name.log)"
+    SERVER_PIDS+=("$SERVER_PID")
+    PORT=$SERVER_PORT
 }
 
 # load NAME [flags]: runs the rot13-load under test ("${LOADER[@]}") in $SMOKE, so that
@@ -89,7 +84,7 @@ json() { jq -r "$2" "$SMOKE/$1"; }
 # The same checks for every target: closed loop, open loop, a usage error, a corrupting server.
 smoke_checks() {
     log "$TARGET: rot13-load against $NATIVE/bin/rot13-epoll"
-    start_server epoll "$NATIVE/bin/rot13-epoll"
+    serve epoll "$NATIVE/bin/rot13-epoll"
     load closed --port "$PORT" --connections 10 --depth 1 --duration 2 --json closed.json --hdr-log closed.hlog
     closed_ok() {
         [ "$RC" -eq 0 ] && [ "$(json closed.json .status)" = ok ] &&
@@ -109,7 +104,7 @@ smoke_checks() {
     verdict "an unknown flag is a usage error: exit 2 (exit $RC)" [ "$RC" -eq 2 ]
 
     log "$TARGET: rot13-load against rot13-fault --corrupt-every 100"
-    start_server fault "$NATIVE/bin/rot13-fault" --corrupt-every 100
+    serve fault "$NATIVE/bin/rot13-fault" --corrupt-every 100
     load fault --port "$PORT" --connections 10 --depth 1 --duration 2 --json fault.json
     fault_ok() {
         [ "$RC" -eq 1 ] && [ "$(json fault.json .status)" = failed ] &&

@@ -9,6 +9,7 @@
 #
 # Usage: hdr_interop_test.sh BIN_DIR CACHE_DIR
 set -euo pipefail
+source "$(dirname "$0")/../../scripts/common.sh"
 bin=$1
 cache=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,15 +36,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/rot13-select" --port 0 > "$work/server.out" &
-server_pid=$!
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: the select server did not start"; exit 1; }
+start_server "$work/server.out" "$work/server.out" "$bin/rot13-select" ||
+  { echo "FAIL: the select server did not start"; exit 1; }
+server_pid=$SERVER_PID
+port=$SERVER_PORT
 
 # An open loop, so that corrected and uncorrected differ, over three seconds of intervals.
 timeout 60 "$bin/rot13-load" --port "$port" -c 10 --rate 4000 --duration 3 --warmup 0.5 \
