@@ -75,7 +75,9 @@ if(NOT GTest_FOUND AND ROT13_GTEST_SOURCE_DIR)
 endif()
 find_package(benchmark QUIET)
 
-# kqueue and epoll are kernel interfaces: look for the header that declares them.
+# kqueue and epoll are kernel interfaces: look for the header that declares them. Where
+# the kernel has no kqueue (Linux), cmake/Rot13Libkqueue.cmake may build libkqueue.
 include(CheckIncludeFileCXX)
 check_include_file_cxx(sys/epoll.h ROT13_HAVE_EPOLL)
-check_include_file_cxx(sys/event.h ROT13_HAVE_KQUEUE)
+check_include_file_cxx(sys/event.h ROT13_HAVE_SYS_EVENT_H)
+include(Rot13Libkqueue)
