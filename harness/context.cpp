@@ -162,6 +162,7 @@ json collect_context(const variant_table& variants, const limits& lim, const pin
     ctx["libraries"] = {{"libevent", or_unknown(build_info::libevent_version, "not found")},
                         {"boost", or_unknown(build_info::boost_version, "not found")},
                         {"liburing", or_unknown(build_info::liburing_version, "not found")},
+                        {"libkqueue", or_unknown(build_info::libkqueue_version, "not used")},
                         {"nlohmann_json", or_unknown(build_info::nlohmann_json_version)}};
     ctx["rot13bench_version"] = build_info::project_version;
     ctx["limits"] = {{"nofile_soft", lim.nofile_soft},
@@ -176,10 +177,12 @@ json collect_context(const variant_table& variants, const limits& lim, const pin
     json list = json::array();
     for (const auto& v : variants.variants) {
         json entry = {{"name", v.name}, {"built", v.built}, {"backends", v.backends}};
-        if (v.built)
+        if (v.built) {
             entry["cap"] = v.cap.empty() ? json(nullptr) : json(v.cap);
-        else
+            entry["note"] = v.note.empty() ? json(nullptr) : json(v.note);
+        } else {
             entry["reason"] = v.reason;
+        }
         list.push_back(std::move(entry));
     }
     ctx["variants"] = std::move(list);

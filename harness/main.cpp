@@ -135,11 +135,11 @@ cli parse_cli(int argc, char** argv) {
 }
 
 int list_variants(const variant_table& table) {
-    std::printf("%-22s %-6s %-20s %s\n", "variant", "built", "backends", "cap / why not built");
+    std::printf("%-28s %-6s %-20s %s\n", "variant", "built", "backends", "cap / why not built");
     for (const auto& v : table.variants) {
         std::string backends;
         for (const auto& b : v.backends) backends += (backends.empty() ? "" : ",") + b;
-        std::printf("%-22s %-6s %-20s %s\n", v.name.c_str(), v.built ? "yes" : "no",
+        std::printf("%-28s %-6s %-20s %s\n", v.shown_name().c_str(), v.built ? "yes" : "no",
                     backends.empty() ? "-" : backends.c_str(), v.built ? v.cap.c_str() : v.reason.c_str());
     }
     fs::path load = table.bin_dir / "rot13-load";
@@ -165,8 +165,7 @@ json without_run_keys(json suite_json) {
 }
 
 std::string run_title(const run_config& r) {
-    return r.server.label + (r.server.backend ? "/" + *r.server.backend : "") + " " + describe_load(r.load) +
-           " rep " + std::to_string(r.repetition);
+    return shown_name(r.server) + " " + describe_load(r.load) + " rep " + std::to_string(r.repetition);
 }
 
 struct loop_outcome {

@@ -176,6 +176,7 @@ json run_config_json(const run_config& run) {
     return {{"server", run.server.label},
             {"variant", run.server.variant.empty() ? json(nullptr) : json(run.server.variant)},
             {"backend", run.server.backend ? json(*run.server.backend) : json(nullptr)},
+            {"note", run.server.note.empty() ? json(nullptr) : json(run.server.note)},
             {"repetition", run.repetition},
             {"mode", l.mode},
             {"connections", l.connections},

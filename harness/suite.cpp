@@ -149,6 +149,7 @@ void parse_server(const json& entry, const std::string& where, const variant_tab
         s.label = entry.contains("name") ? checked_name(entry["name"], where + ".name") : v->name;
         s.args = args;
         s.binary = v->binary;
+        s.note = v->note;
         if (!v->built) s.skip_reason = "not built here: " + v->reason;
         if (v->backends.empty()) {
             out.push_back(std::move(s));
@@ -278,6 +279,11 @@ std::string format_number(double value) {
     }
     auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
     return std::string(buf, end);
+}
+
+std::string shown_name(const server_entry& s) {
+    std::string name = s.backend ? s.label + "/" + *s.backend : s.label;
+    return s.note.empty() ? name : name + " (" + s.note + ")";
 }
 
 std::string describe_load(const load_point& p) {

@@ -30,6 +30,7 @@ struct server_entry {
     std::vector<std::string> args;       // extra flags for a built variant
     std::vector<std::string> command;    // a custom command line; "{port}" is replaced
     std::string skip_reason;             // non-empty: not available here, runs are recorded as skipped
+    std::string note;                    // the variant's note (variant_info::note); config.note
     std::filesystem::path binary;        // built variants
 };
 
@@ -66,6 +67,10 @@ struct suite {
     std::vector<server_entry> servers;  // "all" and backends already expanded
     std::vector<load_point> loads;      // lists already expanded
 };
+
+// The server as the summary and the progress lines show it: "libevent-event/epoll",
+// "kqueue (libkqueue on Linux)".
+std::string shown_name(const server_entry& s);
 
 // Checks and expands a parsed suite. Throws suite_error naming the bad key.
 suite parse_suite(const json& j, const variant_table& variants);

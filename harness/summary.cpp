@@ -129,7 +129,7 @@ void print_summary_table(std::ostream& out, const std::vector<run_config>& suite
                 load_busy.push_back((*user + *sys) / *window / std::max(1.0, threads.value_or(1)) * 100);
         }
         if (total == 0) continue;  // not run yet (an interrupted suite)
-        std::string server = first.server.label + (first.server.backend ? "/" + *first.server.backend : "");
+        std::string server = shown_name(first.server);
         auto rate = median(rates), p99 = median(p99s), us = median(cpu), busy = median(load_busy);
         char cpu_text[32] = "-";
         if (us) std::snprintf(cpu_text, sizeof(cpu_text), "%.2f", *us);

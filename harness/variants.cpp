@@ -54,12 +54,13 @@ variant_table load_variants(const fs::path& bin_dir) {
     while (std::getline(in, line)) {
         if (line.empty()) continue;
         auto fields = split(line, '\t');
-        fields.resize(4);
+        fields.resize(5);
         variant_info v;
         v.name = fields[0];
         v.built = fields[1] == "built";
         if (!fields[2].empty()) v.backends = split(fields[2], ',');
         (v.built ? v.cap : v.reason) = fields[3];
+        if (v.built) v.note = fields[4];
         v.binary = bin_dir / ("rot13-" + v.name);
         if (v.built && ::access(v.binary.c_str(), X_OK) != 0) {
             v.built = false;

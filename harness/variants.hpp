@@ -1,5 +1,6 @@
 // The server variants of this build, as configure recorded them in build/servers.txt
-// (name<TAB>built|skipped<TAB>backends,csv<TAB>cap-or-reason), and where their binaries are.
+// (name<TAB>built|skipped<TAB>backends,csv<TAB>cap-or-reason[<TAB>note]), and where their
+// binaries are.
 #pragma once
 
 #include <filesystem>
@@ -14,7 +15,14 @@ struct variant_info {
     std::vector<std::string> backends;  // values of --backend; empty: the variant has none
     std::string cap;                    // a documented hard connection limit (built variants)
     std::string reason;                 // why it was not built, or why its binary is missing
+    // How this build provides the variant when it is not the platform's own mechanism,
+    // e.g. "libkqueue on Linux" (kqueue's API over epoll): its figures are not kqueue's, so
+    // lists, results and charts show it after the name. Empty: the real thing.
+    std::string note;
     std::filesystem::path binary;       // bin_dir/rot13-<name>
+
+    // "kqueue (libkqueue on Linux)", or just the name.
+    std::string shown_name() const { return note.empty() ? name : name + " (" + note + ")"; }
 };
 
 struct variant_table {

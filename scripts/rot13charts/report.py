@@ -221,7 +221,7 @@ def servers_table(results):
     for s in results.series:
         runs = [r for r in results.runs if r.series == s]
         configs = len({r.load for r in runs})
-        rows.append((s.server, s.backend or "–", s.variant or "custom command", configs,
+        rows.append((s.name, s.backend or "–", s.variant or "custom command", configs,
                      sum(r.status == "ok" for r in runs), sum(r.status == "failed" for r in runs),
                      sum(r.status == "skipped" for r in runs), caps.get(s.variant or s.server) or "–"))
     lines = [table(("server", "backend", "variant", "configurations", "runs ok", "failed", "skipped",

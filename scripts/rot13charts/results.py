@@ -50,10 +50,20 @@ class Series:
     server: str
     backend: object = None  # str or None
     variant: object = None  # str or None (None for a custom command)
+    # How the build provides the variant when not natively (config.note), e.g. "libkqueue on
+    # Linux": shown wherever the series is named. Not part of its identity.
+    note: object = field(default=None, compare=False)
+
+    @property
+    def name(self):
+        """The server as readers see it: "kqueue (libkqueue on Linux)", or just "epoll"."""
+        return f"{self.server} ({self.note})" if self.note else self.server
 
     @property
     def label(self):
-        return f"{self.server}/{self.backend}" if self.backend else self.server
+        """"libevent-event/epoll", "kqueue (libkqueue on Linux)"."""
+        base = f"{self.server}/{self.backend}" if self.backend else self.server
+        return f"{base} ({self.note})" if self.note else base
 
     def sort_key(self):
         return (_order(self.variant or self.server, VARIANT_ORDER), _order(self.backend, BACKEND_ORDER),
@@ -332,7 +342,8 @@ def _parse_run(raw, where):
         raise ResultsError(f"{cw}.mode: expected \"closed\" or \"open\", got \"{mode}\"")
     series = Series(server=_need(config, "server", cw, (str,), "a string"),
                     backend=_optional(config, "backend", cw, (str,), "a string"),
-                    variant=_optional(config, "variant", cw, (str,), "a string"))
+                    variant=_optional(config, "variant", cw, (str,), "a string"),
+                    note=_optional(config, "note", cw, (str,), "a string"))
     load = LoadPoint(mode=mode,
                      connections=_need(config, "connections", cw, (int,), "an integer"),
                      idle=_optional(config, "idle", cw, (int,), "an integer", 0),

@@ -21,6 +21,20 @@ def test_fixture_groups_runs_into_cells_and_series():
     assert [r.repetition for r in cell.runs] == [1, 2, 3]
 
 
+def test_a_note_follows_the_server_wherever_it_is_named():
+    # On Linux the kqueue variant is libkqueue's emulation over epoll: rot13-bench records
+    # config.note, and every label says so, while matching (compare, cells) ignores it.
+    doc = make_fixtures.build_a()
+    for run in doc["runs"]:
+        if run["config"]["server"] == "kqueue":
+            run["config"]["note"] = "libkqueue on Linux"
+    results = parse_results(doc)
+    kqueue = next(s for s in results.series if s.server == "kqueue")
+    assert kqueue.label == "kqueue (libkqueue on Linux)" and kqueue.name == kqueue.label
+    assert "epoll" in [s.label for s in results.series]
+    assert any(key[0] == "kqueue" and key[1] is None for key in results.cell_map())
+
+
 def test_a_directory_means_its_results_json(tmp_path):
     (tmp_path / "results.json").write_text(open(fixture_path("results-a.json")).read())
     assert len(load_results(str(tmp_path)).runs) == 66

@@ -54,7 +54,7 @@ std::vector<std::vector<std::string>> configured_variants() {
         std::vector<std::string> fields;
         std::stringstream fields_in(line);
         for (std::string f; std::getline(fields_in, f, '\t');) fields.push_back(f);
-        fields.resize(4);
+        fields.resize(5);  // name, built|skipped, backends, cap or reason, note
         rows.push_back(fields);
     }
     return rows;
@@ -179,7 +179,37 @@ TEST_F(HarnessTest, ListShowsEveryVariantWithItsBackendsOrWhyItIsNotBuilt) {
         if (!v[2].empty()) {
             EXPECT_NE(r.out.find(v[2]), std::string::npos) << v[0];
         }
+        if (v[1] == "built" && !v[4].empty()) {
+            EXPECT_NE(r.out.find(v[0] + " (" + v[4] + ")"), std::string::npos) << v[0] << "\n" << r.out;
+        }
     }
+}
+
+TEST_F(HarnessTest, AVariantsNoteFollowsItsNameIntoTheListTheTableAndTheResults) {
+    // A build that provides a variant other than natively says so in servers.txt (on Linux,
+    // kqueue over libkqueue: "libkqueue on Linux"). A bin directory of this test's own,
+    // with select linked in, makes that testable on any build.
+    REQUIRE_LOADGEN();
+    const fs::path bin = dir_ / "build" / "bin";
+    fs::create_directories(bin);
+    fs::create_symlink(select_server, bin / "rot13-select");
+    fs::create_symlink(fs::path(bench).parent_path() / "rot13-load", bin / "rot13-load");
+    std::ofstream(dir_ / "build" / "servers.txt") << "select\tbuilt\t\tFD_SETSIZE\temulated for a test\n";
+
+    auto listed = run_bench(bench, {"list", "--bin-dir", bin.string()}, dir_);
+    EXPECT_EQ(listed.status, 0) << listed.err;
+    EXPECT_NE(listed.out.find("select (emulated for a test)"), std::string::npos) << listed.out;
+
+    auto r = run_suite(write_suite(tiny_suite(json::array({{{"variant", "select"}}}))), {"--bin-dir", bin.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("select (emulated for a test)"), std::string::npos) << "the summary table:\n" << r.out;
+    json doc = results();
+    EXPECT_TRUE(rot13::test::validate_schema(results_schema(), doc).empty());
+    ASSERT_EQ(doc["runs"].size(), 1u);
+    EXPECT_EQ(doc["runs"][0]["config"]["note"], "emulated for a test");
+    EXPECT_EQ(doc["runs"][0]["status"], "ok") << doc["runs"][0]["reason"];
+    ASSERT_EQ(doc["context"]["variants"].size(), 1u);
+    EXPECT_EQ(doc["context"]["variants"][0]["note"], "emulated for a test");
 }
 
 std::vector<std::string> dry_run_ids(const std::string& out) {
