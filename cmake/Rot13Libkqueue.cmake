@@ -11,7 +11,7 @@
 # conformance suite here. Debian does not package it and the build downloads nothing, so
 # it is built from a source tarball when one is found (/work/shared/third_party on the
 # project's machines, where the tarball has its README):
-#   1. ROT13_THIRD_PARTY_DIR (cache variable, or the environment variable of that name), else
+#   1. ROT13_THIRD_PARTY_DIR (the cache variable, else the environment variable), else
 #   2. shared/third_party in the source directory or any directory above it.
 # The tarball is unpacked and built into the build tree (never the source tree), static,
 # at configure time: about 10 s once, so that this configure already knows whether kqueue
@@ -26,15 +26,19 @@ set(ROT13_KQUEUE_NOTE "")
 set(ROT13_LIBKQUEUE_VERSION "")
 set(ROT13_NO_KQUEUE_REASON "kqueue exists only on macOS and the BSDs (no sys/event.h)")
 
-set(ROT13_THIRD_PARTY_DIR "$ENV{ROT13_THIRD_PARTY_DIR}" CACHE PATH
-    "Where to look for third-party source tarballs (libkqueue-*.tar.gz); empty: shared/third_party above the source tree")
+set(ROT13_THIRD_PARTY_DIR "" CACHE PATH
+    "Where to look for third-party source tarballs (libkqueue-*.tar.gz); empty: $ENV{ROT13_THIRD_PARTY_DIR}, else shared/third_party above the source tree")
 
 # Prints the path of the newest libkqueue-*.tar.gz into out_var, or "" with the places
 # searched in reason_var.
 function(rot13_find_libkqueue_tarball out_var reason_var)
   set(dirs "")
-  if(ROT13_THIRD_PARTY_DIR)
-    list(APPEND dirs "${ROT13_THIRD_PARTY_DIR}")
+  set(given "${ROT13_THIRD_PARTY_DIR}")
+  if(NOT given)
+    set(given "$ENV{ROT13_THIRD_PARTY_DIR}")
+  endif()
+  if(given)
+    list(APPEND dirs "${given}")
   else()
     set(dir "${PROJECT_SOURCE_DIR}")
     while(TRUE)
@@ -57,8 +61,8 @@ function(rot13_find_libkqueue_tarball out_var reason_var)
       return()
     endif()
   endforeach()
-  if(ROT13_THIRD_PARTY_DIR)
-    set(where "in ROT13_THIRD_PARTY_DIR=${ROT13_THIRD_PARTY_DIR}")
+  if(given)
+    set(where "in ROT13_THIRD_PARTY_DIR=${given}")
   else()
     set(where "in shared/third_party above ${PROJECT_SOURCE_DIR}; set ROT13_THIRD_PARTY_DIR to its directory")
   endif()
