@@ -70,6 +70,16 @@ protected:
         }
     }
 
+    // The CPU time the server's processes use in the next second, also recorded as the
+    // test property `name` (milliseconds).
+    double cpu_seconds_in_one_second(const char* name) {
+        const double before = tree_cpu_seconds(server_->pid());
+        std::this_thread::sleep_for(1s);
+        const double used = tree_cpu_seconds(server_->pid()) - before;
+        RecordProperty(name, std::to_string(static_cast<int>(used * 1000)));
+        return used;
+    }
+
     std::unique_ptr<server_process> server_;
 };
 
@@ -265,10 +275,7 @@ TEST_F(Conformance, SleepsWhileItsClientsAreIdle) {
     std::vector<client> silent;
     for (int i = 0; i < 20; ++i) silent.push_back(client::connect_to(port()));
     std::this_thread::sleep_for(200ms);
-    const double cpu_before = tree_cpu_seconds(server_->pid());
-    std::this_thread::sleep_for(1s);
-    const double cpu_used = tree_cpu_seconds(server_->pid()) - cpu_before;
-    RecordProperty("cpu_ms_while_idle", std::to_string(static_cast<int>(cpu_used * 1000)));
+    const double cpu_used = cpu_seconds_in_one_second("cpu_ms_while_idle");
     EXPECT_LT(cpu_used, 0.1) << "the server burned CPU while its clients were idle (a busy loop?)";
     ASSERT_TRUE(server_->running());
 }
@@ -417,10 +424,7 @@ TEST_F(Conformance, RefusesConnectionsWithoutSpinningWhenOutOfFileDescriptors) {
     if (IsSkipped()) return;
     many_clients clients(port(), 100);
     std::this_thread::sleep_for(300ms);
-    const double cpu_before = tree_cpu_seconds(server_->pid());
-    std::this_thread::sleep_for(1s);
-    const double cpu_used = tree_cpu_seconds(server_->pid()) - cpu_before;
-    RecordProperty("cpu_ms_while_out_of_fds", std::to_string(static_cast<int>(cpu_used * 1000)));
+    const double cpu_used = cpu_seconds_in_one_second("cpu_ms_while_out_of_fds");
     EXPECT_LT(cpu_used, 0.25) << "the server burned CPU while it could not accept (busy loop on EMFILE?)";
     // Every one of the 100 must then end, served or refused, with no new client arriving
     // to wake the server: a connection left in the backlog for good (an edge-triggered
