@@ -185,9 +185,18 @@ int main(int argc, char** argv) {
         // that reads and writes one socket concurrently, or shares state between
         // connections, would need a strand or a lock. The accept loop is one coroutine
         // too, and the signal handler touches only io.stop().
-        std::vector<std::jthread> pool;
+        // std::thread, not std::jthread: libc++ before LLVM 18 (Xcode's, on macOS) has no
+        // jthread. So the joins are written out, also for a handler's exception leaving
+        // io.run() here: the others are stopped and joined before it propagates.
+        std::vector<std::thread> pool;
         for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-        io.run();
+        try {
+            io.run();
+        } catch (...) {
+            io.stop();
+            for (auto& t : pool) t.join();
+            throw;
+        }
         for (auto& t : pool) t.join();
 
         // Shutdown, single-threaded again: stop accepting, then destroy the io_context's
