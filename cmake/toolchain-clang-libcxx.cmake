@@ -1,6 +1,6 @@
 # Builds with clang and libc++, the compiler and standard library of macOS's toolchain, on
-# Linux: the nearest this project's Linux machines get to a macOS build of rot13-load
-# (scripts/portability.sh libcxx). Debian: clang-14 libc++-14-dev libc++abi-14-dev.
+# Linux: the nearest this project's Linux machines get to a macOS build of the project
+# (scripts/portability.sh libcxx builds everything but rot13-micro and runs its tests). Debian: clang-14 libc++-14-dev libc++abi-14-dev.
 #   cmake -S . -B build-libcxx -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-clang-libcxx.cmake \
 #         -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DROT13_GTEST_SOURCE_DIR=/usr/src/googletest
 # Debian's prebuilt GoogleTest is built against libstdc++, hence GoogleTest from source.

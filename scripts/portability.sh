@@ -4,7 +4,8 @@
 # the same smoke test of the built rot13-load against the Linux servers on 127.0.0.1
 # (built natively in build/), and prints PASS or FAIL per check:
 #   windows  MinGW-w64 cross build (build-windows/), run under Wine
-#   libcxx   clang + libc++ (build-libcxx/), macOS's compiler and standard library
+#   libcxx   clang + libc++ (build-libcxx/), macOS's compiler and standard library: there
+#            everything is built, and every ctest test of that build runs, before the smoke test
 # A check that the program works, not a benchmark: Wine's figures are not Windows' figures.
 # Usage: scripts/portability.sh [windows] [libcxx]     (default: both)
 #        ROT13_NATIVE_BUILD=DIR builds the servers in DIR instead of build/
@@ -151,7 +152,9 @@ check_windows() {
     smoke_checks
 }
 
-# clang + libc++: rot13-load and its unit tests only (the rest is Linux-specific anyway).
+# clang + libc++: everything that builds with libc++ here (servers, kqueue over libkqueue,
+# rot13-load, rot13-bench, the tests; not rot13-micro, whose prebuilt Google Benchmark is
+# libstdc++'s: configure says so), then every ctest test of that build, then the smoke test.
 check_libcxx() {
     local dir=$ROT13_ROOT/build-libcxx
     TARGET=libcxx
@@ -161,15 +164,24 @@ check_libcxx() {
         -DCMAKE_TOOLCHAIN_FILE="$ROT13_ROOT/cmake/toolchain-clang-libcxx.cmake" \
         -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DROT13_GTEST_SOURCE_DIR=/usr/src/googletest \
         >"$dir/configure.log" 2>&1 || die "configure failed: see $dir/configure.log"
-    log "building rot13-load and its unit tests in $dir"
-    cmake --build "$dir" -j "$(nproc)" --target rot13-load rot13-loadgen-unit-tests >"$dir/build.log" 2>&1 \
-        || die "build failed: see $dir/build.log"
+    grep -E "^-- +(built|skipped) |not built|^-- kqueue:" "$dir/configure.log" >&2 || true
+    log "building everything in $dir"
+    cmake --build "$dir" -j "$(nproc)" >"$dir/build.log" 2>&1 || die "build failed: see $dir/build.log"
     SMOKE=$dir/smoke
     rm -rf "$SMOKE"
     mkdir -p "$SMOKE"
-    log "libcxx: unit tests"
-    verdict "unit tests (rot13-loadgen-unit-tests, clang + libc++)" \
-        timeout 300 "$dir/bin/rot13-loadgen-unit-tests" --gtest_brief=1
+    # The same tests as the native build's (the conformance suite runs every server built
+    # with libc++), one at a time as scripts/test.sh runs them: several measure time or CPU.
+    log "libcxx: ctest (unit, conformance, loadgen, harness; log: $dir/ctest.log)"
+    raise_nofile_limit
+    libcxx_ctest() {
+        local status=0
+        ctest --test-dir "$dir" --output-on-failure --timeout 300 -R '^(unit|conformance|loadgen|harness)[.]' \
+            >"$dir/ctest.log" 2>&1 || status=1
+        grep -E "tests passed|\*\*\*|^Total Test time" "$dir/ctest.log" >&2 || true
+        return $status
+    }
+    verdict "ctest: unit, conformance, loadgen and harness tests of the clang + libc++ build" libcxx_ctest
     LOADER=("$dir/bin/rot13-load")
     smoke_checks
 }
