@@ -52,7 +52,7 @@ build_tree_in() {
     mkdir -p "$dir"
     cmake -S "$ROT13_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >"$dir/configure.log" 2>&1 \
         || { cat "$dir/configure.log" >&2; die "cmake configure failed (log above)"; }
-    grep -E "^-- +(built|skipped) " "$dir/configure.log" >&2 || true
+    grep -E "^-- +(built|skipped) |^-- kqueue:" "$dir/configure.log" >&2 || true
     log "building ($(nproc) jobs)"
     # Progress lines are dropped; warnings and errors are shown. sed never fails, so with
     # pipefail the pipeline's status is the build's own.
