@@ -11,10 +11,9 @@ ratio B/A per series with its interval.
 
 import os
 
-import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
-from . import metrics, plotting, stats
+from . import mechanisms, metrics, plotting, stats
 from .report import md, table
 from .results import Family, families
 
@@ -133,51 +132,58 @@ def _family_pairs(a, b, keys):
         yield fam, Family(sweep=fam.sweep, fixed=fam.fixed, cells=[mb[c.key()] for c in fam.cells])
 
 
+def _ratio_points(fam_a, fam_b, series, metric):
+    xs, ys, lo, hi = [], [], [], []
+    for x in fam_a.xs:
+        ca, cb = fam_a.cell(series, x), fam_b.cell(series, x)
+        r = ratio(metric, ca, cb) if ca is not None and cb is not None else None
+        if r is None:
+            continue
+        xs.append(x)
+        ys.append(r.median)
+        lo.append(r.median - (r.low if r.has_interval else r.median))
+        hi.append((r.high if r.has_interval else r.median) - r.median)
+    return xs, ys, lo, hi
+
+
 def overlay_chart(fam_a, fam_b, metric, styles, out_dir, labels, yscale, context):
+    """A row per mechanism family: left, A solid and B dashed; right, the ratio B/A."""
     if not any(metrics.cell_figure(c, metric).estimate is not None for c in fam_a.cells + fam_b.cells):
         return None
-    fig, (ax, ratio_ax) = plotting.new_figure(panels=2)
+    groups = mechanisms.group_by_family(fam_a.series)
+    fig, axes = plotting.new_grid(len(groups), 2, sharey="column", legend_columns=1)
     plotting.with_context(fig, context)
-    for s in fam_a.series:
-        style = styles(s)
-        plotting.draw_series(ax, fam_a, s, metric, style, label="_nolegend_", linestyle="-", note_missing=False,
-                             tag=" (A)")
-        plotting.draw_series(ax, fam_b, s, metric, style, label="_nolegend_", linestyle="--", note_missing=False,
-                             tag=" (B)")
-        xs, ys, lo, hi = [], [], [], []
-        for x in fam_a.xs:
-            ca, cb = fam_a.cell(s, x), fam_b.cell(s, x)
-            r = ratio(metric, ca, cb) if ca is not None and cb is not None else None
-            if r is None:
-                continue
-            xs.append(x)
-            ys.append(r.median)
-            lo.append(r.median - (r.low if r.has_interval else r.median))
-            hi.append((r.high if r.has_interval else r.median) - r.median)
-        if xs:
-            ratio_ax.errorbar(xs, ys, yerr=[lo, hi], color=style["color"], marker=style["marker"], markersize=4,
-                              linestyle=style["linestyle"], linewidth=1.2, capsize=3, label=s.label)
-    for axis in (ax, ratio_ax):
-        plotting.set_x_axis(axis, fam_a.sweep, fam_a.xs)
-    plotting.set_y_axis(ax, metric.axis_label, yscale)
-    ratio_ax.axhline(1.0, color="grey", linewidth=0.8)
-    plotting.set_y_axis(ratio_ax, f"{metric.title} ratio B/A (95% CI)", "log")
-    ax.set_title(f"{metric.title}: {labels[0]} solid, {labels[1]} dashed", fontsize=9)
-    ratio_ax.set_title(f"ratio {labels[1]} / {labels[0]}", fontsize=9)
+    for (ax, ratio_ax), (mechanism, members) in zip(axes, groups):
+        for s in members:
+            style = styles(s)
+            plotting.draw_series(ax, fam_a, s, metric, style, label="_nolegend_", linestyle="-", note_missing=False,
+                                 tag=" (A)")
+            plotting.draw_series(ax, fam_b, s, metric, style, label="_nolegend_", linestyle="--",
+                                 note_missing=False, tag=" (B)")
+            xs, ys, lo, hi = _ratio_points(fam_a, fam_b, s, metric)
+            if xs:
+                ratio_ax.errorbar(xs, ys, yerr=[lo, hi], color=style["color"], marker=style["marker"],
+                                  markersize=4, linestyle=style["linestyle"], linewidth=1.2, capsize=3,
+                                  label=s.label)
+        for axis in (ax, ratio_ax):
+            plotting.set_x_axis(axis, fam_a.sweep, fam_a.xs)
+        plotting.set_y_axis(ax, metric.axis_label, yscale)
+        ratio_ax.axhline(1.0, color="grey", linewidth=0.8)
+        plotting.set_y_axis(ratio_ax, "ratio B/A (95% CI)", "log")
+        ax.set_title(f"{mechanism.key}: {labels[0]} solid, {labels[1]} dashed", fontsize=8.5)
+        ratio_ax.set_title(f"{mechanism.key}: ratio {labels[1]} / {labels[0]}", fontsize=8.5)
+        sides = [(Line2D([], [], color="black", linestyle="-"), labels[0]),
+                 (Line2D([], [], color="black", linestyle="--"), labels[1])]
+        plotting.add_legend(ratio_ax, extra=sides, sources=(ax, ratio_ax))
     title = f"{capitalized(metric.title)}, {labels[0]} vs {labels[1]}: {fam_a.describe()}"
     fig.suptitle(title, fontsize=10)
-    sides = [(Line2D([], [], color="black", linestyle="-"), labels[0]),
-             (Line2D([], [], color="black", linestyle="--"), labels[1])]
-    plotting.add_legend(fig, ratio_ax, extra=sides)
     better = "above" if metric.higher_is_better else "below"
-    caption = (f"{capitalized(metric.title)} of the configurations in both files ({fam_a.describe()}): "
-               f"left, medians with 95% bands ({labels[0]} solid, {labels[1]} dashed); right, the ratio of "
-               f"medians B/A with its 95% bootstrap interval; {better} 1 means B is better.")
+    caption = (f"{capitalized(metric.title)} of the configurations in both files ({fam_a.describe()}), a row per "
+               f"mechanism family: left, medians with 95% bands ({labels[0]} solid, {labels[1]} dashed); right, "
+               f"the ratio of medians B/A with its 95% bootstrap interval; {better} 1 means B is better.")
     short = {"cpu_us_per_line": "cpu", "rss_per_conn_kb": "rss"}.get(metric.key, metric.key)
     stem = f"compare-{short}-{fam_a.slug()}"
-    chart = plotting.save(fig, out_dir, stem, title, caption)
-    plt.close("all")
-    return chart
+    return plotting.save(fig, out_dir, stem, title, caption)
 
 
 def write_compare(a, b, out_dir, labels=None):

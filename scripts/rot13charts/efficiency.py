@@ -16,7 +16,8 @@ def cpu_chart(family, styles, out_dir, context):
     words = SWEEP_WORDS[family.sweep]
     title = f"Server CPU per line vs {SWEEP_TITLES[family.sweep]}: {family.describe()}"
     caption = (f"Server CPU time (user + system, µs) per line answered ({plotting.repetitions_text(family)}) "
-               f"against the {words}, {family.describe()}; lower is better; bands are 95% bootstrap intervals.")
+               f"against the {words}, {family.describe()}; lower is better; bands are 95% bootstrap intervals."
+               f"{plotting.reference_words(family, metrics.CPU_PER_LINE)}")
     return plotting.metric_chart(family, metrics.CPU_PER_LINE, styles, out_dir, context,
                                  stem=f"cpu-{family.slug()}", title=title, caption=caption, yscale="log",
                                  section="efficiency")
@@ -27,7 +28,8 @@ def rss_chart(family, styles, out_dir, context):
     title = f"Server memory per connection vs {SWEEP_TITLES[family.sweep]}: {family.describe()}"
     caption = (f"Growth of the server's resident memory under load per connection (KiB, active + idle, "
                f"{plotting.repetitions_text(family)}) against the {words}, {family.describe()}; "
-               f"only from {metrics.RSS_MIN_CONNECTIONS} connections up, where it is more than page noise.")
+               f"only from {metrics.RSS_MIN_CONNECTIONS} connections up, where it is more than page noise."
+               f"{plotting.reference_words(family, metrics.RSS_PER_CONNECTION)}")
     return plotting.metric_chart(family, metrics.RSS_PER_CONNECTION, styles, out_dir, context,
                                  stem=f"rss-{family.slug()}", title=title, caption=caption, yscale="log-or-symlog",
                                  note_missing=False, section="efficiency")

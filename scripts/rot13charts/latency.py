@@ -15,9 +15,8 @@ import math
 
 import numpy as np
 from matplotlib import ticker
-import matplotlib.pyplot as plt
 
-from . import metrics, plotting
+from . import mechanisms, metrics, plotting
 from .throughput import SWEEP_TITLES, SWEEP_WORDS
 
 SPECTRUM_MAX_PANELS = 6
@@ -29,7 +28,8 @@ def p99_chart(family, styles, out_dir, context):
     title = f"p99 latency vs {SWEEP_TITLES[family.sweep]}: {family.describe()}"
     caption = (f"99th-percentile latency (corrected, ms, {plotting.repetitions_text(family)}) against the "
                f"{words}, {family.describe()}; bands are 95% bootstrap intervals; configurations with fewer "
-               f"than {metrics.P99_MIN_SAMPLES:,} latency samples in a repetition are left out (the report lists them).")
+               f"than {metrics.P99_MIN_SAMPLES:,} latency samples in a repetition are left out (the report lists them)."
+               f"{plotting.reference_words(family, metrics.P99)}")
     return plotting.metric_chart(family, metrics.P99, styles, out_dir, context, stem=f"p99-{family.slug()}",
                                  title=title, caption=caption, yscale="log", note_missing=False,
                                  section="latency")
@@ -138,18 +138,13 @@ def spectrum_chart(family, styles, out_dir, context):
     if not panels:
         return None
 
-    columns = min(3, len(panels))
-    rows = math.ceil(len(panels) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns + 1.8, 3.2 * rows + 0.6), squeeze=False,
-                             sharey=True)
+    rows, columns = plotting.grid_shape(len(panels), columns=3)
+    fig, axes = plotting.new_grid(rows, columns, legend_columns=1)
     plotting.with_context(fig, context)
     words = SWEEP_WORDS[family.sweep]
     x_max = max(max(px) for _x, curves in panels for _s, px, _py, _d in curves)
-    for i, ax in enumerate(axes.flat):
-        if i >= len(panels):
-            ax.set_visible(False)
-            continue
-        x, curves = panels[i]
+    flat = [ax for row in axes for ax in row]
+    for i, (ax, (x, curves)) in enumerate(zip(flat, panels)):
         for s, px, py, drawstyle in curves:
             style = styles(s)
             ax.plot(px, np.asarray(py) * 1e-6, drawstyle=drawstyle, color=style["color"],
@@ -158,18 +153,16 @@ def spectrum_chart(family, styles, out_dir, context):
         for s in family.series:
             cell = family.cell(s, x)
             if cell is not None and cell.failed_runs and not cell.ok_runs:
-                ax.text(0.02, 0.97 - 0.06 * len([t for t in ax.texts]), f"{s.label}: all runs failed",
-                        transform=ax.transAxes, fontsize=6.5, color=plotting.FAILED_COLOR, va="top")
+                plotting.add_note(fig, plotting.FAILED_MARK, s.label, "all runs failed, no curve", family.sweep, x)
         _percentile_axis(ax, x_max)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(plotting.plain_number))
         ax.set_title(panel_title(family.sweep, x), fontsize=9)
-        if i % columns == 0:
-            ax.set_ylabel("latency (ms, log scale)")
+        ax.set_ylabel("latency (ms, log scale)" if i % columns == 0 else "")
         if i // columns == rows - 1 or i + columns >= len(panels):
             ax.set_xlabel("percentile (x = 1/(1−p), log scale)")
-    legend_ax = axes.flat[min(len(panels), columns) - 1]
-    plotting.add_legend(fig, legend_ax)
+    plotting.hide_unused(axes, len(panels))
+    plotting.add_legend(axes[0][-1] if len(panels) >= columns else flat[len(panels) - 1], sources=flat[:len(panels)])
     title = f"Latency percentile spectrum: {family.describe()}"
     fig.suptitle(title, fontsize=10)
     caption = (f"Corrected latency (ms) at each percentile, all repetitions merged, one panel per tested "
@@ -179,33 +172,41 @@ def spectrum_chart(family, styles, out_dir, context):
 
 
 def offered_load_chart(family, styles, out_dir, context):
-    """Open loop: latency (p50 dashed, p99 solid) and achieved rate against offered rate."""
+    """Open loop, a row per mechanism family: latency (p99 solid, p50 dotted) and the
+    achieved rate against the offered rate."""
     if not any(c.ok_runs or c.failed_runs for c in family.cells):
         return None
-    fig, (lat_ax, rate_ax) = plotting.new_figure(panels=2)
+    groups = mechanisms.group_by_family(plotting.drawn_series(family))
+    fig, axes = plotting.new_grid(len(groups), 2, sharey="column", legend_columns=1)
     plotting.with_context(fig, context)
-    for s in family.series:
-        style = styles(s)
-        plotting.draw_series(lat_ax, family, s, metrics.P99, style, label=f"{s.label} p99", note_missing=False)
-        plotting.draw_series(lat_ax, family, s, metrics.P50, style, label=f"{s.label} p50", linestyle=":",
-                             band=False, note_missing=False)
-        plotting.draw_series(rate_ax, family, s, metrics.THROUGHPUT, style, label=s.label)
+    reference = plotting.best_reference(family, metrics.P99)
     xs = family.xs
-    for ax in (lat_ax, rate_ax):
-        plotting.set_x_axis(ax, "rate", xs)
-    plotting.set_y_axis(lat_ax, "corrected latency (ms)", "log")
-    plotting.set_y_axis(rate_ax, "achieved throughput (lines/s)", "log")
-    if xs:
-        rate_ax.plot(xs, xs, color="grey", linewidth=0.8, linestyle="--", label="achieved = offered")
-    plotting.footnote_missing(lat_ax, family, metrics.P99)
-    lat_ax.set_title("latency: p99 solid, p50 dotted", fontsize=9)
-    rate_ax.set_title("achieved against offered load", fontsize=9)
+    for (lat_ax, rate_ax), (mechanism, members) in zip(axes, groups):
+        for s in members:
+            style = styles(s)
+            plotting.draw_series(lat_ax, family, s, metrics.P99, style, label=s.label, note_missing=False)
+            plotting.draw_series(lat_ax, family, s, metrics.P50, style, label="_nolegend_", linestyle=":",
+                                 band=False, note_missing=False)
+            plotting.draw_series(rate_ax, family, s, metrics.THROUGHPUT, style, label=s.label)
+        if reference is not None and reference not in members:
+            plotting.draw_reference(lat_ax, family, reference, metrics.P99)
+        for ax in (lat_ax, rate_ax):
+            plotting.set_x_axis(ax, "rate", xs)
+        plotting.set_y_axis(lat_ax, "corrected latency (ms)", "log")
+        plotting.set_y_axis(rate_ax, "achieved (lines/s)", "log")
+        if xs:
+            rate_ax.plot(xs, xs, color="grey", linewidth=0.8, linestyle="--", label="achieved = offered")
+        lat_ax.set_title(f"{mechanism.key}: p99 solid, p50 dotted", fontsize=8.5)
+        rate_ax.set_title(f"{mechanism.key}: achieved against offered", fontsize=8.5)
+        plotting.add_legend(rate_ax, sources=(lat_ax, rate_ax))
+    plotting.footnote_missing(fig, family, metrics.P99)
     title = f"Latency vs offered load: {family.describe()}"
     fig.suptitle(title, fontsize=10)
-    plotting.add_legend(fig, rate_ax)
     caption = (f"{family.describe().capitalize()}: corrected latency (left; p99 solid with its 95% band, p50 "
-               f"dotted) and achieved throughput (right) against the offered rate ({plotting.repetitions_text(family)}); "
-               f"where the achieved rate falls below the dashed line the server is saturated and latency is queueing; "
-               f"p99 only where every repetition has {metrics.P99_MIN_SAMPLES:,} latency samples.")
+               f"dotted) and achieved throughput (right) against the offered rate ({plotting.repetitions_text(family)}), "
+               f"a row per mechanism family"
+               + (f" with the best hand-written p99, {reference.label}, as a thin grey line" if reference else "")
+               + f"; where the achieved rate falls below the dashed line the server is saturated and latency is "
+               f"queueing; p99 only where every repetition has {metrics.P99_MIN_SAMPLES:,} latency samples.")
     stem = f"latency-vs-offered-load-{family.fixed.slug(omit=('rate',))}"
     return plotting.save(fig, out_dir, stem, title, caption, section="latency")

@@ -1,10 +1,19 @@
 """What every chart shares: matplotlib with the Agg backend, one look per series, axes
-with units, annotations for failed and capped runs, and PNG + SVG output.
+with units, small multiples by mechanism family, marks for failed and capped runs with
+their notes, and PNG + SVG output.
 
 A chart is never silently missing a point: a configuration whose runs all failed gets a
-cross at the foot of the chart in its series' colour with the reason in a few words
-("select: 3/3 failed, cap FD_SETSIZE"), and a point drawn from fewer repetitions than were
-run, or from runs with connection errors, is drawn hollow with a note.
+cross at the foot of its panel in its series' colour, a point drawn from fewer repetitions
+than were run, or from runs with connection errors, is circled in red, and a point that
+cannot be measured gets a hollow grey circle at the foot. What each mark means for which
+server is written once, in the notes under the panels ("✕ select: 3/3 failed, cap
+FD_SETSIZE, at 3,000, 10,000 idle"), never beside the mark: labels beside marks print
+over each other as soon as two servers fail at neighbouring points.
+
+Panels: a chart with more than a few servers draws one panel per mechanism family
+(mechanisms.py: blocking, readiness, libevent, completion, other), all on the same axes,
+and in each panel the best hand-written design of the chart as a thin grey reference
+line, so that each family reads against the same yardstick.
 """
 
 import math
@@ -19,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after use())
 from matplotlib import ticker, transforms  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from . import metrics  # noqa: E402
+from . import mechanisms, metrics  # noqa: E402
 
 matplotlib.rcParams.update({
     "svg.hashsalt": "rot13bench",  # stable SVG ids: the same data gives the same file
@@ -31,7 +40,6 @@ matplotlib.rcParams.update({
 })
 
 PNG_DPI = 130
-FIGURE_SIZE = (8.5, 5.0)
 # tab10 without its red, which marks failures here.
 COLORS = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 3]
 MARKERS = ["o", "s", "D", "^", "v", "<", ">", "p", "h", "X", "*", "P"]
@@ -64,10 +72,46 @@ class Styles:
         return self._by_label.setdefault(series.label, {"color": "black", "marker": "o", "linestyle": "-"})
 
 
-def new_figure(panels=1, width=None):
-    width = width or (FIGURE_SIZE[0] if panels == 1 else 4.6 * panels + 1.6)
-    fig, axes = plt.subplots(1, panels, figsize=(width, FIGURE_SIZE[1]), squeeze=False)
-    return fig, list(axes[0])
+PANEL_SIZE = (3.4, 2.6)    # inches per panel, without its legend
+LEGEND_WIDTH = 1.9         # inches beside a panel for its legend
+PANEL_COLUMNS = 2          # small multiples per row
+NOTE_FONT_SIZE = 6.5
+REFERENCE_STYLE = {"color": "0.35", "linewidth": 0.9, "linestyle": (0, (5, 2)), "zorder": 1}
+
+
+def new_grid(rows, columns, sharey="all", legend_columns=None):
+    """A figure of rows x columns panels laid out by matplotlib's constrained layout, and a
+    strip under them for the notes (save() writes them). sharey: "all" (one y axis for
+    every panel: families compare at a glance), "column" (one per column: a column per
+    metric) or None. legend_columns: how many panels of a row carry a legend at their
+    right (default: every one). Returns (fig, axes as a list of rows)."""
+    legends = columns if legend_columns is None else legend_columns
+    width = PANEL_SIZE[0] * columns + LEGEND_WIDTH * legends + 0.4
+    fig = plt.figure(figsize=(width, PANEL_SIZE[1] * rows + 0.9), layout="constrained")
+    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[1] * rows + [0.01])
+    axes = [[None] * columns for _ in range(rows)]
+    for r in range(rows):
+        for c in range(columns):
+            first = axes[0][0]
+            share_y = first if sharey == "all" else axes[0][c] if sharey == "column" and r else None
+            axes[r][c] = fig.add_subplot(grid[r, c], sharex=first, sharey=share_y)
+    notes_ax = fig.add_subplot(grid[rows, :])
+    notes_ax.axis("off")
+    fig.rot13_notes_ax = notes_ax
+    fig.rot13_notes = {}
+    return fig, axes
+
+
+def grid_shape(panels, columns=PANEL_COLUMNS):
+    columns = max(1, min(columns, panels))
+    return math.ceil(panels / columns), columns
+
+
+def hide_unused(axes, used):
+    """Turns off the panels of a grid past the first `used` ones."""
+    for i, ax in enumerate(ax for row in axes for ax in row):
+        if i >= used:
+            ax.set_visible(False)
 
 
 def plain_number(v, _pos=None):
@@ -129,14 +173,54 @@ def set_y_axis(ax, label, scale="linear"):
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
+# ---- marks and their notes ------------------------------------------------------------------
+
+FAILED_MARK, PARTIAL_MARK, MISSING_MARK, LEFT_OUT_MARK = "✕", "◯", "○", "–"
+NOTE_HEADINGS = {FAILED_MARK: "all runs failed", PARTIAL_MARK: "some runs failed or had errors",
+                 MISSING_MARK: "not measurable", LEFT_OUT_MARK: "left out"}
+
+
+def add_note(fig, mark, who, what, sweep=None, x=None):
+    """Records one note for the strip under the panels. Notes that differ only in x merge:
+    "✕ select: 3/3 failed, cap FD_SETSIZE, at 3,000, 10,000 idle"."""
+    notes = fig.__dict__.setdefault("rot13_notes", {})
+    xs = notes.setdefault((mark, who, what, sweep), [])
+    if x is not None and x not in xs:
+        xs.append(x)
+
+
+def note_lines(fig):
+    lines = []
+    for (mark, who, what, sweep), xs in getattr(fig, "rot13_notes", {}).items():
+        where = f", at {x_words(sweep, sorted(xs))}" if xs and sweep else ""
+        lines.append(f"{mark} {who}: {what}{where}" if who else f"{mark} {what}{where}")
+    return lines
+
+
+def _write_notes(fig):
+    notes_ax = getattr(fig, "rot13_notes_ax", None)
+    lines = note_lines(fig)
+    if notes_ax is None:
+        return
+    if not lines:
+        notes_ax.remove()
+        return
+    # Wrapped to the figure's width at about 0.55 em per character.
+    width = max(40, int(fig.get_figwidth() * 72 / (NOTE_FONT_SIZE * 0.55)))
+    text = "\n".join(textwrap.fill(line, width=width, subsequent_indent="   ") for line in lines)
+    notes_ax.text(0.0, 1.0, text, transform=notes_ax.transAxes, va="top", ha="left", fontsize=NOTE_FONT_SIZE,
+                  color="#333333", linespacing=1.35)
+
+
+def _mark_used(ax, kind):
+    ax.__dict__.setdefault("rot13_marks", set()).add(kind)
+
+
 def draw_series(ax, family, series, metric, style, label=None, linestyle=None, band=True, note_missing=True,
                 tag=""):
-    """One series of a family: medians joined by a line, the 95% band, and annotations
-    (`tag`, e.g. " (B)", follows the series' name in them).
-
-    Returns the problems it annotated as strings."""
+    """One series of a family: medians joined by a line, the 95% band, and marks for what
+    could not be drawn, with their notes (`tag`, e.g. " (B)", follows the series' name)."""
     xs, ys, lows, highs, hollow = [], [], [], [], []
-    problems = []
     for x in family.xs:
         cell = family.cell(series, x)
         if cell is None:
@@ -144,14 +228,13 @@ def draw_series(ax, family, series, metric, style, label=None, linestyle=None, b
         figure = metrics.cell_figure(cell, metric)
         failed = len(cell.failed_runs)
         runs = len(cell.runs) - len(cell.skipped_runs)
-        at_right = len(family.xs) > 1 and x == family.xs[-1]
         if figure.estimate is None:
             if runs == 0:
                 continue  # skipped only: listed in the report, not a measurement
             if failed:
-                problems.append(annotate_failure(ax, x, series, style, cell, at_right, tag))
+                annotate_failure(ax, x, series, style, cell, family.sweep, tag)
             elif cell.ok_runs and note_missing:
-                problems.append(annotate_missing(ax, x, series, style, figure.note, at_right, tag))
+                annotate_missing(ax, x, series, style, figure.note, family.sweep, tag)
             continue
         e = figure.estimate
         xs.append(x)
@@ -167,11 +250,8 @@ def draw_series(ax, family, series, metric, style, label=None, linestyle=None, b
             if errors:
                 classes = sorted({k for r in errors for k in r.errors})
                 what.append(f"errors: {', '.join(classes) or 'validation'}")
-            problems.append(f"{series.label} at {plain_number(x)}: {'; '.join(what)}")
-            ax.annotate("; ".join(what), (x, e.median * metric.scale), textcoords="offset points",
-                        xytext=(-6 if at_right else 6, 6), ha="right" if at_right else "left", fontsize=6.5,
-                        color=FAILED_COLOR)
-            ax.figure.rot13_partial = True
+            add_note(ax.figure, PARTIAL_MARK, f"{series.label}{tag}", "; ".join(what), family.sweep, x)
+            _mark_used(ax, PARTIAL_MARK)
     if xs:
         ax.plot(xs, ys, label=label or series.label, color=style["color"], marker=style["marker"],
                 linestyle=linestyle or style["linestyle"], markersize=4.5, linewidth=1.4)
@@ -180,14 +260,43 @@ def draw_series(ax, family, series, metric, style, label=None, linestyle=None, b
         for x, y in hollow:
             ax.plot([x], [y], marker="o", markersize=10, markerfacecolor="none",
                     markeredgecolor=FAILED_COLOR, linestyle="none")
-    return problems
+
+
+def draw_reference(ax, family, series, metric):
+    """The thin grey line of the chart's reference series (its medians only)."""
+    points = [(x, metrics.cell_figure(c, metric).estimate) for x in family.xs
+              for c in [family.cell(series, x)] if c is not None]
+    points = [(x, e.median * metric.scale) for x, e in points if e is not None]
+    if points:
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=f"{series.label} (best hand-written)",
+                **REFERENCE_STYLE)
+
+
+def best_reference(family, metric, candidates=None):
+    """The best hand-written design of a family for `metric`: the one measured at the most
+    x values, then the one closest to the best of each x (the mean log ratio to it)."""
+    series = [s for s in (candidates or family.series) if mechanisms.is_hand_written(s)]
+    by_x = {}
+    for s in series:
+        for x in family.xs:
+            cell = family.cell(s, x)
+            e = metrics.cell_figure(cell, metric).estimate if cell is not None else None
+            if e is not None and e.median > 0:
+                by_x.setdefault(x, {})[s] = e.median
+    if not by_x:
+        return None
+    pick = max if metric.higher_is_better else min
+    best_at = {x: pick(values.values()) for x, values in by_x.items()}
+
+    def score(s):
+        logs = [abs(math.log(values[s] / best_at[x])) for x, values in by_x.items() if s in values]
+        return (-len(logs), sum(logs) / len(logs), s.sort_key()) if logs else (0, 0, s.sort_key())
+    return min((s for s in series if any(s in v for v in by_x.values())), key=score)
 
 
 def _foot_slot(ax, x):
-    """Stacks annotations at the same x above each other near the x axis."""
-    if not hasattr(ax, "rot13_foot"):
-        ax.rot13_foot = {}
-    slots = ax.rot13_foot
+    """Stacks marks at the same x above each other near the x axis."""
+    slots = ax.__dict__.setdefault("rot13_foot", {})
     slots[x] = slots.get(x, -1) + 1
     return 0.03 + 0.055 * slots[x]
 
@@ -200,35 +309,30 @@ def cap_of(series, context):
     return None
 
 
-def annotate_failure(ax, x, series, style, cell, at_right=False, tag=""):
+def _foot_mark(ax, x, **style):
+    trans = transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    ax.plot([x], [_foot_slot(ax, x)], transform=trans, linestyle="none", clip_on=False, **style)
+
+
+def annotate_failure(ax, x, series, style, cell, sweep=None, tag=""):
     runs = len(cell.runs) - len(cell.skipped_runs)
     cap = cap_of(series, getattr(ax.figure, "rot13_context", {}))
     exits = sorted({r.exit for r in cell.failed_runs if r.exit and r.exit not in ("ok", "exit 0")})
-    text = f"{series.label}{tag}: {len(cell.failed_runs)}/{runs} failed"
+    what = f"{len(cell.failed_runs)}/{runs} failed"
     if exits:
-        text += f" ({', '.join(exits)})"
+        what += f" ({', '.join(exits)})"
     if cap:
-        text += f", cap {cap}"
-    y = _foot_slot(ax, x)
-    trans = transforms.blended_transform_factory(ax.transData, ax.transAxes)
-    ax.plot([x], [y], marker="X", markersize=9, color=style["color"], markeredgecolor=FAILED_COLOR,
-            transform=trans, linestyle="none", clip_on=False)
-    ax.annotate(text, (x, y), xycoords=trans, textcoords="offset points", xytext=(-7 if at_right else 7, -3),
-                fontsize=6.5, color=FAILED_COLOR, ha="right" if at_right else "left")
-    ax.figure.rot13_failures = True
-    return text
+        what += f", cap {cap}"
+    _foot_mark(ax, x, marker="X", markersize=9, color=style["color"], markeredgecolor=FAILED_COLOR)
+    add_note(ax.figure, FAILED_MARK, f"{series.label}{tag}", what, sweep, x)
+    _mark_used(ax, FAILED_MARK)
+    return what
 
 
-def annotate_missing(ax, x, series, style, note, at_right=False, tag=""):
-    y = _foot_slot(ax, x)
-    trans = transforms.blended_transform_factory(ax.transData, ax.transAxes)
-    ax.plot([x], [y], marker="o", markersize=6, markerfacecolor="none", markeredgecolor=style["color"],
-            transform=trans, linestyle="none", clip_on=False)
-    text = f"{series.label}{tag}: n/a" + (f" ({note})" if note else "")
-    ax.annotate(text, (x, y), xycoords=trans, textcoords="offset points", xytext=(-6 if at_right else 6, -3),
-                fontsize=6, color="#555555", ha="right" if at_right else "left")
-    ax.figure.rot13_missing = True
-    return text
+def annotate_missing(ax, x, series, style, note, sweep=None, tag=""):
+    _foot_mark(ax, x, marker="o", markersize=6, markerfacecolor="none", markeredgecolor=style["color"])
+    add_note(ax.figure, MISSING_MARK, f"{series.label}{tag}", f"n/a ({note})" if note else "n/a", sweep, x)
+    _mark_used(ax, MISSING_MARK)
 
 
 def x_words(sweep, xs):
@@ -238,49 +342,50 @@ def x_words(sweep, xs):
             "size": f"{values}-byte lines", "depth": f"depth {values}"}.get(sweep, f"{sweep} {values}")
 
 
-def footnote_missing(ax, family, metric):
-    """One line in the corner naming the x values where the metric was left out although
-    runs succeeded (too few samples for p99, too few connections for RSS)."""
-    xs = sorted({c.load.get(family.sweep) for c in family.cells
-                 if c.ok_runs and metrics.cell_figure(c, metric).estimate is None})
+def footnote_missing(fig, family, metric):
+    """A note naming the x values where the metric was left out although runs succeeded
+    (too few samples for p99, too few connections for RSS)."""
+    left_out = [c for c in family.cells if c.ok_runs and metrics.cell_figure(c, metric).estimate is None]
+    xs = sorted({c.load.get(family.sweep) for c in left_out})
     if not xs:
         return None
-    notes = sorted({metrics.cell_figure(c, metric).note for c in family.cells
-                    if c.ok_runs and metrics.cell_figure(c, metric).estimate is None} - {None})
+    notes = sorted({metrics.cell_figure(c, metric).note for c in left_out} - {None})
     why = metric.missing_summary or (notes[0] if notes else "not measurable")
-    text = textwrap.fill(f"{metric.title}: none at {x_words(family.sweep, xs)} ({why})", width=60)
-    ax.text(0.01, 0.99, text, transform=ax.transAxes, va="top", ha="left", fontsize=6.5, color="#555555",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
-    return text
+    add_note(fig, LEFT_OUT_MARK, "", f"{metric.title}: none at {x_words(family.sweep, xs)} ({why})")
+    return xs
 
 
-def add_legend(fig, ax, extra=(), sources=None):
-    """The legend beside `ax` (the rightmost axes), with the lines of `sources` (default:
-    ax itself), then `extra` (handle, text) pairs, then entries for the annotation marks used."""
-    handles, labels = [], []
+def add_legend(ax, extra=(), sources=None):
+    """A legend at the right of `ax`: the lines of `sources` (default: ax itself), then
+    `extra` (handle, text) pairs, then the marks used on those panels."""
+    handles, labels, marks = [], [], set()
     for source in sources or [ax]:
-        h, l = source.get_legend_handles_labels()
-        handles += h
-        labels += l
+        for handle, label in zip(*source.get_legend_handles_labels()):
+            if label not in labels:  # a row of panels shows each series once
+                handles.append(handle)
+                labels.append(label)
+        marks |= getattr(source, "rot13_marks", set())
     for handle, text in extra:
         handles.append(handle)
         labels.append(text)
-    if getattr(fig, "rot13_failures", False):
+    if FAILED_MARK in marks:
         handles.append(Line2D([], [], marker="X", color="grey", markeredgecolor=FAILED_COLOR, linestyle="none"))
-        labels.append("all runs failed")
-    if getattr(fig, "rot13_missing", False):
+        labels.append("all runs failed (notes)")
+    if MISSING_MARK in marks:
         handles.append(Line2D([], [], marker="o", markerfacecolor="none", color="grey", linestyle="none"))
-        labels.append("not measurable (see note)")
-    if getattr(fig, "rot13_partial", False):
+        labels.append("not measurable (notes)")
+    if PARTIAL_MARK in marks:
         handles.append(Line2D([], [], marker="o", markerfacecolor="none", markeredgecolor=FAILED_COLOR,
                               linestyle="none", markersize=8))
-        labels.append("some runs failed or had errors")
+        labels.append("some runs failed (notes)")
     if handles:
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=False)
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False,
+                  borderaxespad=0.0)
 
 
 def save(fig, out_dir, stem, title, caption, section=""):
-    """Writes stem.png and stem.svg into out_dir and closes the figure."""
+    """Writes the notes, then stem.png and stem.svg into out_dir, and closes the figure."""
+    _write_notes(fig)
     os.makedirs(out_dir, exist_ok=True)
     png, svg = f"{stem}.png", f"{stem}.svg"
     fig.savefig(os.path.join(out_dir, png), dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
@@ -290,24 +395,30 @@ def save(fig, out_dir, stem, title, caption, section=""):
 
 
 def with_context(fig, context):
-    """Lets annotations find the harness's caps (context.variants) through the figure.
-
-    The figure and its axes also carry what was annotated (rot13_failures, rot13_missing,
-    rot13_partial, rot13_foot) so that the legend explains exactly the marks used."""
+    """Lets annotations find the harness's caps (context.variants) through the figure."""
     fig.rot13_context = context or {}
     return fig
 
 
+def drawn_series(family):
+    """The family's series that have something to draw (not skipped in every run)."""
+    return [s for s in family.series
+            if any(len(c.runs) > len(c.skipped_runs) for c in family.cells if c.series == s)]
+
+
 def metric_chart(family, metric, styles, out_dir, context, *, stem, title, caption, yscale="linear",
                  note_missing=True, section=""):
-    """The common chart: one metric against the family's swept parameter, one line per
-    series, its 95% band, failures annotated. None when no cell has the metric."""
+    """One metric against the family's swept parameter: a panel per mechanism family, a
+    line per series with its 95% band, failures marked, the best hand-written design as
+    the reference line in the other panels. None when no cell has the metric."""
     if not any(metrics.cell_figure(c, metric).estimate is not None for c in family.cells):
         return None
-    fig, (ax,) = new_figure()
+    groups = mechanisms.group_by_family(drawn_series(family))
+    rows, columns = grid_shape(len(groups))
+    fig, axes = new_grid(rows, columns)
     with_context(fig, context)
-    for s in family.series:
-        draw_series(ax, family, s, metric, styles(s), note_missing=note_missing)
+    reference = best_reference(family, metric)
+    panels = [ax for row in axes for ax in row]
     # Only the x values with something to draw (RSS, for one, starts at 100 connections).
     xs = [x for x in family.xs if any(metrics.cell_figure(c, metric).estimate is not None or c.failed_runs
                                       or (note_missing and c.ok_runs)
@@ -315,13 +426,32 @@ def metric_chart(family, metric, styles, out_dir, context, *, stem, title, capti
     if yscale == "log-or-symlog":
         values = [e.median for c in family.cells for e in [metrics.cell_figure(c, metric).estimate] if e]
         yscale = "log" if min(values) > 0 else "symlog"
-    set_x_axis(ax, family.sweep, xs)
-    set_y_axis(ax, metric.axis_label, yscale)
+    for ax, (mechanism, members) in zip(panels, groups):
+        for s in members:
+            draw_series(ax, family, s, metric, styles(s), note_missing=note_missing)
+        if reference is not None and reference not in members:
+            draw_reference(ax, family, reference, metric)
+        ax.set_title(mechanism.title, fontsize=8.5)
+    for i, ax in enumerate(panels[:len(groups)]):
+        set_x_axis(ax, family.sweep, xs)
+        set_y_axis(ax, metric.axis_label, yscale)
+        if i % columns:
+            ax.set_ylabel("")
+        add_legend(ax)
+    hide_unused(axes, len(groups))
     if not note_missing:
-        footnote_missing(ax, family, metric)
-    ax.set_title(title, fontsize=10)
-    add_legend(fig, ax)
+        footnote_missing(fig, family, metric)
+    fig.suptitle(title, fontsize=10)
     return save(fig, out_dir, stem, title, caption, section)
+
+
+def reference_words(family, metric):
+    """The caption's sentence about the reference line, or "" without one."""
+    reference = best_reference(family, metric)
+    if reference is None:
+        return ""
+    return (f" One panel per mechanism family; the thin grey dashed line in the others is the best hand-written "
+            f"design, {reference.label}.")
 
 
 def repetitions_text(family):

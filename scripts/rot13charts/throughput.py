@@ -22,7 +22,7 @@ def throughput_chart(family, styles, out_dir, context):
     title = f"Throughput vs {SWEEP_TITLES[family.sweep]}: {family.describe()}"
     caption = (f"Lines answered per second ({plotting.repetitions_text(family)}) against the {words}, "
                f"{family.describe()}; bands are 95% bootstrap intervals, crosses mark configurations "
-               f"whose runs all failed.")
+               f"whose runs all failed.{plotting.reference_words(family, metrics.THROUGHPUT)}")
     return plotting.metric_chart(family, metrics.THROUGHPUT, styles, out_dir, context,
                                  stem=f"throughput-{family.slug()}", title=title, caption=caption,
                                  section="throughput")
