@@ -6,7 +6,7 @@ The text is generated only from the file, so the same file gives the same report
 
 import os
 
-from . import efficiency, idle, latency, metrics, plotting, stats, throughput
+from . import efficiency, idle, latency, metrics, noise, paired, plotting, stats, throughput
 from .results import families
 
 # The comparisons the chapter asks about, as (first, second) series labels: "is first
@@ -78,34 +78,53 @@ def draw_charts(results, out_dir):
 
 # ---- claims ------------------------------------------------------------------------------
 
-def claim_sentence(metric, first, a, second, b):
-    """By the claims rule (stats.compare) about cells a and b: (verdict, text), where the
-    text is a sentence for a difference, "first vs second (numbers)" for none, and None
-    without intervals."""
-    fa, fb = metrics.cell_figure(a, metric), metrics.cell_figure(b, metric)
-    verdict = stats.compare(fa.estimate, fb.estimate, metric.higher_is_better)
-    if verdict == stats.FIRST_BETTER:
-        return verdict, f"**{first}** {metric.better_phrase} **{second}** ({fa.format(metric)} vs {fb.format(metric)})."
-    if verdict == stats.SECOND_BETTER:
-        return verdict, f"**{second}** {metric.better_phrase} **{first}** ({fb.format(metric)} vs {fa.format(metric)})."
-    if verdict == stats.NO_DIFFERENCE:
-        return verdict, f"{first} vs {second} ({fa.format(metric)} vs {fb.format(metric)})"
-    return verdict, None
+def _figures(metric, a, b):
+    return f"{metrics.cell_figure(a, metric).format(metric)} vs {metrics.cell_figure(b, metric).format(metric)}"
 
 
-def best_sentence(metric, cells):
-    """"X has the best throughput; measurably better than A, B; no measurable difference from C"."""
+def numerator_better(comparison, higher_is_better):
+    """For a ratio first/second whose interval excludes 1: whether first is the better one."""
+    return (comparison.ratio.low > 1) == higher_is_better
+
+
+def claim_sentence(metric, first, a, second, b, index):
+    """first vs second by the paired rule (paired.py): (verdict, text). A finding is a
+    sentence; no difference is "first vs second (within ±x %, paired, n rounds; figures)";
+    without an interval there is no text."""
+    comparison = paired.compare_cells(b, a, metric, index)  # first / second
+    if comparison is None or not comparison.has_interval:
+        return stats.UNKNOWN, None
+    how = comparison.how()
+    if not comparison.excludes_one():
+        return stats.NO_DIFFERENCE, (f"{first} vs {second} ({paired.within_text(comparison)}, {how}; "
+                                     f"{_figures(metric, a, b)})")
+    if numerator_better(comparison, metric.higher_is_better):
+        winner, loser, figures = first, second, _figures(metric, a, b)
+        verdict = stats.FIRST_BETTER
+    else:
+        winner, loser, figures = second, first, _figures(metric, b, a)
+        verdict = stats.SECOND_BETTER
+    return verdict, (f"**{winner}** {metric.better_phrase} **{loser}** ({figures}; "
+                     f"{paired.ratio_text(comparison)} {first}/{second}, {how}).")
+
+
+def best_sentence(metric, cells, index):
+    """"Best X: **A** (figure); measurably better than B, C; within ±x % of D"."""
     rated = [(c, metrics.cell_figure(c, metric).estimate) for c in cells]
     rated = [(c, e) for c, e in rated if e is not None and e.has_interval]
     if len(rated) < 2:
         return None
     best, best_e = (max if metric.higher_is_better else min)(rated, key=lambda ce: ce[1].median)
     worse, same = [], []
-    for c, e in rated:
+    for c, _e in rated:
         if c is best:
             continue
-        verdict = stats.compare(best_e, e, metric.higher_is_better)
-        (worse if verdict == stats.FIRST_BETTER else same).append(c.series.label)
+        comparison = paired.compare_cells(c, best, metric, index)  # best / other
+        if comparison is not None and comparison.excludes_one() and \
+                numerator_better(comparison, metric.higher_is_better):
+            worse.append(c.series.label)
+        elif comparison is not None and comparison.has_interval and not comparison.excludes_one():
+            same.append(f"{c.series.label} ({paired.within_text(comparison)})")
     text = f"Best {metric.title}: **{best.series.label}** ({metrics.format_value(metric, best_e)})"
     if worse and not same and len(worse) > 2:
         text += f"; measurably better than all {len(worse)} others"
@@ -118,6 +137,7 @@ def best_sentence(metric, cells):
 
 def claims(results):
     """Markdown lines: per load point, the best series and the chapter's pairs."""
+    index = paired.order_index(results)
     by_load = {}
     for c in results.cells:
         if c.ok_runs:
@@ -129,14 +149,14 @@ def claims(results):
         # In an open loop the throughput is the offered rate: nothing to compare.
         chosen = [m for m in CLAIM_METRICS if not (load.mode == "open" and m is metrics.THROUGHPUT)]
         for metric in chosen:
-            best = best_sentence(metric, list(cells.values()))
+            best = best_sentence(metric, list(cells.values()), index)
             if best:
                 sentences.append(best)
         for metric in chosen:
             same = []
             for first, second in CLAIM_PAIRS:
                 if first in cells and second in cells:
-                    verdict, text = claim_sentence(metric, first, cells[first], second, cells[second])
+                    verdict, text = claim_sentence(metric, first, cells[first], second, cells[second], index)
                     if verdict == stats.NO_DIFFERENCE:
                         same.append(text)
                     elif text:
@@ -148,6 +168,60 @@ def claims(results):
             lines += [f"- {s}" for s in sentences]
             lines.append("")
     return lines
+
+
+def noise_lines(results):
+    """The noise floor the claims were made against: the A/A pair's minimum detectable
+    difference per figure and load point, or a sentence saying the file has none."""
+    floors = {m.key: noise.noise_floors(results, m) for m in noise.NOISE_METRICS}
+    if not any(floors.values()):
+        return ["This suite has **no A/A pair** (one server under two labels, docs/harness.md), so the report "
+                "has no noise floor: it cannot say how large a difference this machine's noise hides at these "
+                "repetitions and window. Read every \"within ±x %\" below as an upper bound of what was "
+                "resolved, not as evidence that the designs are equal.", ""]
+    lines = ["Measured by the suite's own A/A pair: the same server under two labels, interleaved with the "
+             "rest. Its paired ratio A2/A should be 1; the **minimum detectable difference** (MDD) is how far "
+             "its 95% interval reaches from 1. A difference between two servers smaller than that is reported "
+             "as \"within ±x %\" (docs/charts.md).", ""]
+    rows = []
+    for metric in noise.NOISE_METRICS:
+        for floor in floors[metric.key]:
+            a, b = floor.pair
+            for point in floor.points:
+                c = point.comparison
+                rows.append((metric.title, f"{a.label} / {b.label}", point.load.describe(),
+                             paired.ratio_text(c) + f" ({c.how()})" if c is not None and c.has_interval
+                             else "n/a (fewer than 3 rounds)",
+                             f"±{point.mdd_percent:.1f} %" if point.mdd_percent is not None else "n/a"))
+    lines += [table(("figure", "A/A pair", "load", "ratio A2/A [95% CI]", "MDD"), rows), ""]
+    lines += [f"- **Noise floor, {metric.title}: {noise_floor_text(floors[metric.key])}**"
+              for metric in noise.NOISE_METRICS if floors[metric.key]]
+    return lines + [""]
+
+
+def noise_floor_text(floors):
+    parts = []
+    for floor in floors:
+        mdd = floor.mdd_percent
+        if mdd is None:
+            parts.append(f"none ({floor.pair[0].label}/{floor.pair[1].label} has fewer than 3 rounds)")
+            continue
+        low, high = floor.mdd_range
+        parts.append(f"±{mdd:.1f} % (median over {len(floor.points)} load points, {low:.1f}–{high:.1f} %; "
+                     f"{floor.pair[0].label} vs {floor.pair[1].label})")
+    return "; ".join(parts)
+
+
+def claims_preamble(results):
+    """The rule, and the noise floor the claims are made against."""
+    floors = noise.noise_floors(results, metrics.CPU_PER_LINE)
+    floor = (f"Noise floor (server CPU per line, from the A/A pair): {noise_floor_text(floors)}."
+             if floors else "Noise floor: none measured (no A/A pair in this suite; see above).")
+    return ["Each comparison is a **paired ratio**: the two servers' runs of the same round of the interleaved "
+            "order are divided, and the median of those ratios gets a 95% bootstrap interval over the rounds. "
+            "A finding is stated only where that interval excludes 1; otherwise the two are \"within ±x %\", x "
+            "from the interval. \"Unpaired\" marks comparisons the file cannot pair (no recorded run order): "
+            "their ratio is of the two medians, each side resampled on its own.", "", floor, ""]
 
 
 # ---- the report ------------------------------------------------------------------------------
@@ -195,8 +269,9 @@ def method_lines(results):
         f"The interval in brackets is a **95% bootstrap confidence interval** of that median "
         f"({stats.BOOTSTRAP_RESAMPLES:,} resamples, fixed seed {stats.BOOTSTRAP_SEED}, so the report is "
         f"reproducible); with fewer than {stats.MIN_REPETITIONS_FOR_CI} repetitions there is no interval.",
-        "- **Claims rule**: \"A is faster than B\" is written only where the two intervals do not overlap; "
-        "otherwise the report says \"no measurable difference\". Without intervals no claim is made.",
+        "- **Claims rule**: \"A is faster than B\" is written only where the paired ratio of A and B (their "
+        "runs in the same round of the interleaved order, divided) has a 95% bootstrap interval that excludes "
+        "1; otherwise the report says \"within ±x %\", x from that interval. Without intervals no claim is made.",
         "- With n repetitions the interval cannot be wider than the range of the repetitions, and the true "
         "median lies outside that range with probability 2·0.5ⁿ (25% for 3, 6% for 5): claims from 3 "
         "repetitions are hints, not findings.",
@@ -322,6 +397,9 @@ def write_report(results, out_dir, results_link=None, micro=None):
         "",
         *method_lines(results),
         "",
+        "## Noise floor",
+        "",
+        *noise_lines(results),
         "## Servers and backends",
         "",
         *servers_table(results),
@@ -350,8 +428,7 @@ def write_report(results, out_dir, results_link=None, micro=None):
                   f"*Cost of dispatching one event per mechanism (scripts/plot_micro.py); tables in "
                   f"[{os.path.basename(micro['md'])}]({micro['md']}).*", ""]
     claim_lines = claims(results)
-    lines += ["## Claims", "",
-              "By the claims rule above: a comparison is stated only where the 95% intervals do not overlap.", ""]
+    lines += ["## Claims", ""] + claims_preamble(results)
     lines += claim_lines or ["No claim: no configuration has two servers with intervals (too few repetitions?).", ""]
     lines += ["## Every configuration", "",
               "Median [95% interval] over the successful repetitions; n/a says why a figure is missing.", ""]

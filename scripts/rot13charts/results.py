@@ -13,6 +13,7 @@ and the report prints "n/a" for it.
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
@@ -33,6 +34,15 @@ LOAD_KEYS = ("mode", "connections", "idle", "depth", "rate", "size", "arrivals")
 SWEEPS = {"closed": ("connections", "idle", "size", "depth"), "open": ("rate",)}
 
 DEFAULT_SIZE = 16
+
+
+_REPETITION = re.compile(r"/rep\d+$")
+
+
+def configuration_id(run_id):
+    """A run id without its repetition, e.g. "epoll/closed-c100-d1-idle0-s16": the
+    harness makes it from the configuration, so it is stable across runs of a suite."""
+    return _REPETITION.sub("", run_id)
 
 
 class ResultsError(Exception):

@@ -11,6 +11,10 @@
 4. Two results files (scripts/compare): the ratio of medians B/A, with a bootstrap
    interval from resampling each side on its own; a difference is claimed only when that
    interval excludes 1.
+5. Two servers of one results file (the report's "A vs B"): the runs are paired by round
+   of the interleaved order (paired.py), the ratio is the median of the pairs' ratios, and
+   its bootstrap interval resamples the pairs; a difference is claimed only when that
+   interval excludes 1, otherwise the two are "within ±x %", x from the interval.
 
 How much an interval from few repetitions means: a bootstrap interval of the median can
 never be wider than [min, max] of the repetitions, and the true median lies outside
@@ -90,6 +94,24 @@ def ratio_estimate(a_values, b_values, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTS
     usable = a_medians != 0
     low, high = np.percentile(b_medians[usable] / a_medians[usable], _tails())
     return Estimate(ratio, min(float(low), ratio), max(float(high), ratio), n)
+
+
+def paired_ratio_estimate(pairs, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """The median over pairs (a, b) of b / a, with a bootstrap interval that resamples the
+    pairs; None without a usable pair (a must not be 0)."""
+    ratios = np.asarray([float(b) / float(a) for a, b in pairs if float(a) != 0])
+    if len(ratios) == 0:
+        return None
+    median = float(np.median(ratios))
+    if len(ratios) < MIN_REPETITIONS_FOR_CI:
+        return Estimate(median, None, None, len(ratios), tuple(ratios))
+    low, high = bootstrap_median_interval(ratios, resamples, seed)
+    return Estimate(median, min(low, median), max(high, median), len(ratios), tuple(ratios))
+
+
+def within_percent(ratio):
+    """How far from 1 a ratio's interval reaches, in percent: the "x" of "within ±x %"."""
+    return 100 * max(ratio.high - 1, 1 - ratio.low)
 
 
 # Verdicts of compare() and compare_ratio().

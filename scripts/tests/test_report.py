@@ -94,25 +94,34 @@ def test_claims_follow_the_interval_rule(report_a):
     assert "throughput" not in subsection(claims, "open loop at 20,000 lines/s over 10 connections")
 
 
-def test_claims_match_the_printed_intervals(report_a):
-    """Every "X is faster than Y (a [l – h] vs b [l – h])" has intervals that do not overlap."""
+FINDING = re.compile(r"\*\*([^*]+)\*\* (is faster than|has a lower p99 latency than|uses less CPU per line than) "
+                     r"\*\*([^*]+)\*\* \((.+?) vs (.+?); ratio (\d\.\d+) \[(\d\.\d+) – (\d\.\d+)\] "
+                     r"([^ /]+(?:/[^ /]+)?)/([^ ,]+), paired, (\d+) rounds\)\.")
+
+
+def test_claims_match_the_printed_ratios(report_a):
+    """Every finding's paired ratio has an interval that excludes 1 on the side the
+    sentence claims, and the winner's median is the better one; every "no measurable
+    difference" says within how much."""
     _out, text, _done = report_a
-    pattern = re.compile(r"is faster than \*\*[^*]+\*\* \(([\d,]+) \[([\d,]+) – ([\d,]+)\] vs ([\d,]+) "
-                         r"\[([\d,]+) – ([\d,]+)\]\)")
-    matches = pattern.findall(section(text, "Claims"))
-    assert matches
-    for m in matches:
-        a_med, a_low, a_high, b_med, b_low, b_high = (int(v.replace(",", "")) for v in m)
-        assert a_low > b_high, m
-        assert a_med > b_med
+    matches = FINDING.findall(section(text, "Claims"))
+    assert len(matches) >= 10
+    for winner, phrase, loser, fig_w, fig_l, r, low, high, first, second, rounds in matches:
+        r, low, high = float(r), float(low), float(high)
+        assert low <= r <= high and not low <= 1 <= high, (winner, loser, r, low, high)
+        assert {winner, loser} == {first, second} and int(rounds) == 3
+        higher_is_better = phrase == "is faster than"
+        assert (winner == first) == ((low > 1) == higher_is_better)
+        if higher_is_better:
+            median_w, median_l = (int(f.split(" [")[0].replace(",", "")) for f in (fig_w, fig_l))
+            assert median_w > median_l
     same = [line for line in section(text, "Claims").splitlines()
             if line.startswith("- No measurable difference in throughput: ")]
     assert same
-    pair = re.compile(r"\(([\d,]+) \[([\d,]+) – ([\d,]+)\] vs ([\d,]+) \[([\d,]+) – ([\d,]+)\]\)")
     for line in same:
-        for m in pair.findall(line):
-            _a, a_low, a_high, _b, b_low, b_high = (int(v.replace(",", "")) for v in m)
-            assert a_low <= b_high and b_low <= a_high, line
+        for entry in line.split(": ", 1)[1].split("; "):
+            if " vs " in entry and "within" in entry:
+                assert re.search(r" vs \S+ \(within ±\d+\.\d %, paired, 3 rounds$", entry), entry
 
 
 def test_p99_with_too_few_samples_says_so(report_a):
