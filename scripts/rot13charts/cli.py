@@ -106,3 +106,144 @@ def main_compare(argv=None):
     sys.stderr.write(f"{program}: {len(charts)} charts\n")
     print(path)
     return 0
+
+
+def _load_or_exit(program, path):
+    from .results import ResultsError, load_results
+    try:
+        return load_results(path)
+    except ResultsError as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        sys.exit(USAGE_STATUS)
+
+
+def _write_output(path, text):
+    """Writes text to path, or to stdout for None or "-"."""
+    if path in (None, "-"):
+        sys.stdout.write(text)
+        return
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main_export(argv=None):
+    program = "export-benchmark"
+    parser = _Parser(prog=program, description=(
+        "Writes github-action-benchmark's customSmallerIsBetter JSON from a rot13-bench results file: one "
+        "entry per configuration (server CPU µs per line, median, with its 95% interval as range; lines/s, p99 "
+        "and the commit in extra) and, with --micro, one per micro-benchmark (the median of its repetitions)."))
+    parser.add_argument("results", metavar="RESULTS", help="results file (or the directory holding results.json)")
+    parser.add_argument("--micro", metavar="MICRO.json", help="a rot13-micro (Google Benchmark) JSON file")
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: standard output)")
+    args = parser.parse_args(argv)
+    import json
+    from .export import export
+    results = _load_or_exit(program, args.results)
+    micro = None
+    if args.micro:
+        try:
+            with open(args.micro, encoding="utf-8") as f:
+                micro = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            sys.stderr.write(f"{program}: error: --micro {args.micro}: {e}\n")
+            return USAGE_STATUS
+    try:
+        entries, left_out = export(results, micro)
+    except ValueError as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        return USAGE_STATUS
+    for name in left_out:
+        sys.stderr.write(f"{program}: left out (no value): {name}\n")
+    _write_output(args.output, json.dumps(entries, indent=1, ensure_ascii=False) + "\n")
+    sys.stderr.write(f"{program}: {len(entries)} entries\n")
+    return 0
+
+
+def main_threshold(argv=None):
+    program = "alert-threshold"
+    parser = _Parser(prog=program, description=(
+        "Prints github-action-benchmark's alert-threshold (e.g. 130%%) derived from the noise of this runner: "
+        "the 95th percentile of |ln(A2/A)| over the rounds of the results file's A/A pair (one server under two "
+        "labels, docs/harness.md), for server CPU per line. How it was found goes to standard error."))
+    parser.add_argument("results", metavar="RESULTS", help="results file (or the directory holding results.json)")
+    parser.add_argument("--github-output", metavar="FILE",
+                        help="also append alert-threshold=N%% to this file (the step's $GITHUB_OUTPUT)")
+    args = parser.parse_args(argv)
+    from .noise import NoNoiseMeasurement, alert_threshold
+    results = _load_or_exit(program, args.results)
+    try:
+        percent, how = alert_threshold(results)
+    except NoNoiseMeasurement as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        return USAGE_STATUS
+    sys.stderr.write(f"{program}: {how}\n")
+    if args.github_output:
+        with open(args.github_output, "a", encoding="utf-8") as f:
+            f.write(f"alert-threshold={percent}%\n")
+    print(f"{percent}%")
+    return 0
+
+
+CONFIRMED_STATUS = 1
+
+
+def main_regressions(argv=None):
+    program = "check-regressions"
+    parser = _Parser(prog=program, description=(
+        "Compares an export (scripts/export-benchmark) with the baseline's (the previous commit's export, or "
+        "github-action-benchmark's data.js): lists the configurations whose value exceeds THRESHOLD times the "
+        "baseline's and, with --rerun-suite, writes a suite that runs just those once more. With --rerun "
+        "(the export of that rerun) it fails, status 1, only for the suspects the rerun confirms."))
+    parser.add_argument("current", metavar="CURRENT.json", help="this run's export")
+    parser.add_argument("baseline", metavar="BASELINE", help="the baseline's export, or the action's data.js")
+    parser.add_argument("--threshold", required=True, help="e.g. 130%% (scripts/alert-threshold prints it)")
+    parser.add_argument("--set", dest="benchmark_set", metavar="NAME",
+                        help="the benchmark set of a data.js holding several (the action's `name`)")
+    parser.add_argument("--results", metavar="RESULTS", help="this run's results (for --rerun-suite)")
+    parser.add_argument("--rerun-suite", metavar="OUT.json",
+                        help="write a suite of the suspects, only when there are some")
+    parser.add_argument("--rerun", metavar="RERUN.json", help="the export of the rerun: confirm or clear")
+    parser.add_argument("--github-output", metavar="FILE", help="append suspects=N (and confirmed=N) here")
+    args = parser.parse_args(argv)
+    if args.rerun_suite and not args.results:
+        parser.error("--rerun-suite needs --results (the suite and configurations to rerun)")
+    import json
+    from . import regressions as rg
+    try:
+        threshold = rg.parse_threshold(args.threshold)
+        current, baseline = rg.load_export(args.current), rg.load_export(args.baseline, args.benchmark_set)
+        rerun = rg.load_export(args.rerun) if args.rerun else None
+    except rg.ExportError as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        return USAGE_STATUS
+    found = rg.suspects(current, baseline, threshold)
+    outputs = [f"suspects={len(found)}"]
+    print(f"{program}: {len(found)} of {len(current.values)} entries exceed {threshold:.2f}× the baseline"
+          + (f" (commit {baseline.commit[:12]})" if baseline.commit else ""))
+    status = 0
+    if rerun is None:
+        for r in found:
+            print(f"  suspect {rg.describe(r, baseline.commit)}")
+        if found and args.rerun_suite:
+            results = _load_or_exit(program, args.results)
+            try:
+                suite = rg.rerun_suite(results, [r.name for r in found])
+            except rg.ExportError as e:
+                sys.stderr.write(f"{program}: error: {e}\n")
+                return USAGE_STATUS
+            _write_output(args.rerun_suite, json.dumps(suite, indent=1) + "\n")
+            print(f"{program}: wrote {args.rerun_suite}: rerun it (rot13-bench run {args.rerun_suite}), export "
+                  f"the rerun and call this again with --rerun")
+    else:
+        verdicts = rg.confirm(found, rerun, baseline, threshold)
+        confirmed = [v for v in verdicts if v.confirmed]
+        for v in verdicts:
+            again = f"rerun {v.rerun.ratio:.2f}×" if v.rerun is not None else "the rerun has no value (failed?)"
+            word = "REGRESSION (confirmed)" if v.confirmed else "not confirmed, noise"
+            print(f"  {word}: {rg.describe(v.suspect, baseline.commit)}; {again}")
+        outputs.append(f"confirmed={len(confirmed)}")
+        status = CONFIRMED_STATUS if confirmed else 0
+    if args.github_output:
+        with open(args.github_output, "a", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in outputs))
+    return status
