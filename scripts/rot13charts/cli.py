@@ -80,29 +80,48 @@ def main_report(argv=None):
 def main_compare(argv=None):
     program = "compare"
     parser = _Parser(prog=program, description=(
-        "Compares two rot13-bench results files (two OSes, commits or machines): configurations matched "
-        "by server, backend and load; medians, ratios B/A with 95% bootstrap intervals, overlay charts; "
-        "configurations in one file only are listed. Writes DIR/compare.md and DIR/charts/."))
-    parser.add_argument("a", metavar="A.json", help="the baseline results file")
-    parser.add_argument("b", metavar="B.json", help="the results file compared with it")
+        "Compares rot13-bench results files. Two files (two OSes, commits or machines): configurations matched "
+        "by server, backend and load; medians, ratios B/A with 95%% bootstrap intervals, overlay charts; "
+        "configurations in one file only are listed; two files from different OSes also get the cross-OS "
+        "sections. Three or more (one per OS, e.g. a CI matrix): the cross-OS report, the same configurations "
+        "side by side and each OS's best native mechanism, with a chart per mechanism family. Writes "
+        "DIR/compare.md and DIR/charts/."))
+    parser.add_argument("files", nargs="+", metavar="RESULTS",
+                        help="results files (or directories holding results.json); the first is the baseline")
     parser.add_argument("--out", metavar="DIR",
-                        help="output directory (default: compare-<A's directory>-vs-<B's directory> here)")
-    parser.add_argument("--labels", nargs=2, metavar=("A", "B"),
-                        help="names of the two sides (default: from what differs: host, OS, kernel, commit)")
+                        help="output directory (default: compare-<first directory>-vs-<second directory> here)")
+    parser.add_argument("--labels", nargs="+", metavar="NAME",
+                        help="names of the files, one each (default: from what differs: OS, host, kernel, commit)")
+    parser.add_argument("--summary", metavar="FILE",
+                        help="also append a short Markdown summary for a GitHub job summary ($GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--image-base-url", metavar="URL",
+                        help="where DIR is published (e.g. GitHub Pages): the summary then embeds the key chart")
     args = parser.parse_args(argv)
+    if len(args.files) < 2:
+        parser.error("the following arguments are required: B.json (at least two results files)")
+    if args.labels and len(args.labels) != len(args.files):
+        parser.error(f"--labels: {len(args.labels)} names for {len(args.files)} files")
     _require_plotting(program)
+    from . import crossos
     from .compare import write_compare
     from .results import ResultsError, load_results
     try:
-        a, b = load_results(args.a), load_results(args.b)
+        results = [load_results(path) for path in args.files]
     except ResultsError as e:
         sys.stderr.write(f"{program}: error: {e}\n")
         return USAGE_STATUS
 
-    def name(results):
-        return os.path.basename(os.path.dirname(os.path.abspath(results.path))) or "results"
-    out_dir = args.out or f"compare-{name(a)}-vs-{name(b)}"
-    path, charts = write_compare(a, b, out_dir, labels=tuple(args.labels) if args.labels else None)
+    def name(r):
+        return os.path.basename(os.path.dirname(os.path.abspath(r.path))) or "results"
+    out_dir = args.out or "compare-" + "-vs-".join(name(r) for r in results)
+    labels = tuple(args.labels) if args.labels else None
+    if len(results) == 2:
+        path, charts, sides = write_compare(results[0], results[1], out_dir, labels=labels)
+    else:
+        path, charts, sides = crossos.write_cross_os(results, out_dir, labels=labels)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as f:
+            f.write(crossos.summary_markdown(sides, charts, os.path.basename(path), args.image_base_url) + "\n")
     sys.stderr.write(f"{program}: {len(charts)} charts\n")
     print(path)
     return 0

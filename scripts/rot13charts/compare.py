@@ -13,7 +13,7 @@ import os
 
 from matplotlib.lines import Line2D
 
-from . import mechanisms, metrics, plotting, stats
+from . import crossos, mechanisms, metrics, plotting, stats
 from .report import md, table
 from .results import Family, families
 
@@ -57,6 +57,16 @@ def verdict_text(metric, r, labels):
     if verdict == stats.NO_DIFFERENCE:
         return "no measurable difference"
     return "n/a (no interval)" if r is not None else "n/a"
+
+
+def difference_text(r):
+    """"+30.1 % [+29.0 – +31.2 %]" where the interval excludes 1, "within ±2.3 %" where it
+    does not (the two files are never paired: see docs/charts.md)."""
+    if r is None or not r.has_interval:
+        return "n/a"
+    if r.low <= 1 <= r.high:
+        return f"within ±{stats.within_percent(r):.1f} %"
+    return f"{100 * (r.median - 1):+.1f} % [{100 * (r.low - 1):+.1f} – {100 * (r.high - 1):+.1f} %]"
 
 
 def ratio_text(r):
@@ -108,10 +118,10 @@ def ratio_tables(a, b, keys, labels):
                 continue  # both kept up: the throughput is the offered rate
             r = ratio(metric, ca, cb)
             rows.append((ca.series.label, ca.load.describe(), fa.format(metric), fb.format(metric), ratio_text(r),
-                         verdict_text(metric, r, labels)))
+                         difference_text(r), verdict_text(metric, r, labels)))
         if rows:
             lines += [f"### {capitalized(metric.title)}", "",
-                      table(("server", "load", labels[0], labels[1], "ratio B/A [95% CI]", "verdict"), rows), ""]
+                      table(("server", "load", labels[0], labels[1], "ratio B/A [95% CI]", "B vs A", "verdict"), rows), ""]
     return lines
 
 
@@ -187,8 +197,10 @@ def overlay_chart(fam_a, fam_b, metric, styles, out_dir, labels, yscale, context
 
 
 def write_compare(a, b, out_dir, labels=None):
-    """Writes out_dir/compare.md and its charts; returns (path, charts)."""
+    """Writes out_dir/compare.md and its charts; returns (path, charts, the two sides for
+    crossos.summary_markdown). Files from two OSes also get the cross-OS sections."""
     labels = labels or default_labels(a, b)
+    sides = crossos.sides_of([a, b], labels)
     both, only_a, only_b = matched(a, b)
     styles = plotting.Styles(sorted(set(a.series) | set(b.series), key=lambda s: s.sort_key()))
     chart_dir = os.path.join(out_dir, "charts")
@@ -214,8 +226,10 @@ def write_compare(a, b, out_dir, labels=None):
              f"- Medians over successful repetitions with 95% bootstrap intervals "
              f"({stats.BOOTSTRAP_RESAMPLES:,} resamples, seed {stats.BOOTSTRAP_SEED}).",
              "- Ratio B/A: the ratio of the two medians, with a 95% bootstrap interval from resampling each "
-             "side independently. A side is called better only when that interval excludes 1; otherwise "
-             "\"no measurable difference\".",
+             "side independently (**unpaired**: runs of two files did not share rounds of one interleaved "
+             "order, so nothing cancels the drift between them). A side is called better only when that "
+             "interval excludes 1; otherwise \"no measurable difference\", and the column B vs A says within "
+             "how much (±x %, from the interval).",
              f"- p99 needs {metrics.P99_MIN_SAMPLES:,} latency samples in every repetition (see docs/charts.md).",
              "- Open-loop throughput is listed only where a side fell 5% short of the offered rate.",
              "- Intervals from 3 repetitions are narrower than they claim (docs/charts.md), and two files "
@@ -231,8 +245,12 @@ def write_compare(a, b, out_dir, labels=None):
         for i, chart in enumerate(charts, 1):
             lines += [f"![{md(chart.title)}](charts/{chart.png})", "",
                       f"*Figure {i}. {chart.caption}* ([SVG](charts/{chart.svg}))", ""]
+    if sides[0].kind != sides[1].kind:
+        os_charts = crossos.draw_cross_os_charts(sides, chart_dir)
+        lines += ["## Across operating systems", ""] + crossos.cross_os_lines(sides, os_charts, heading="##")
+        charts += os_charts
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "compare.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines).rstrip("\n") + "\n")
-    return path, charts
+    return path, charts, sides

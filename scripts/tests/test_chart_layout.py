@@ -11,7 +11,7 @@ import pytest
 from matplotlib.text import Text
 
 from conftest import fixture_path, make_fixtures
-from rot13charts import compare, mechanisms, metrics, plotting, report
+from rot13charts import compare, crossos, mechanisms, metrics, plotting, report
 from rot13charts.results import Series, families, load_results, parse_results
 
 # Two boxes that share less than this (in pixels, each way) are touching, not overlapping.
@@ -92,6 +92,9 @@ def charts(tmp_path_factory):
         seen.source = "compare"
         compare.write_compare(load_results(fixture_path("results-a.json")),
                               load_results(fixture_path("results-b.json")), out)
+        seen.source = "crossos"
+        oses = [parse_results(make_fixtures.build_os(kind), f"{kind}.json") for kind in ("linux", "macos", "windows")]
+        crossos.draw_cross_os_charts(crossos.sides_of(oses), out)
     return seen
 
 
@@ -99,9 +102,10 @@ def chart(charts, source, stem):
     return next(c for c in charts if c["source"] == source and c["stem"].startswith(stem))
 
 
-def test_no_text_overlaps_on_any_report_or_compare_chart(charts):
+def test_no_text_overlaps_on_any_report_compare_or_cross_os_chart(charts):
     assert len([c for c in charts if c["source"] != "compare"]) >= 14
     assert [c for c in charts if c["source"] == "compare"]
+    assert len([c for c in charts if c["source"] == "crossos"]) == 2
     bad = {(c["source"], c["stem"]): c["overlaps"] for c in charts if c["overlaps"]}
     assert not bad
 
