@@ -104,8 +104,9 @@ def claim_sentence(metric, first, a, second, b, index):
     else:
         winner, loser, figures = second, first, _figures(metric, b, a)
         verdict = stats.SECOND_BETTER
-    return verdict, (f"**{winner}** {metric.better_phrase} **{loser}** ({figures}; "
-                     f"{paired.ratio_text(comparison)} {first}/{second}, {how}).")
+    r = comparison.ratio
+    return verdict, (f"**{winner}** {metric.better_phrase} **{loser}** ({figures}; {first} ÷ {second} = "
+                     f"{r.median:.3f} [{r.low:.3f} – {r.high:.3f}], {how}).")
 
 
 def best_sentence(metric, cells, index):
@@ -283,7 +284,10 @@ def method_lines(results):
         f"over its idle size, divided by the connections (active + idle); only from "
         f"{metrics.RSS_MIN_CONNECTIONS} connections up.",
         "- Failed runs are excluded from the medians and listed below; on the charts a cross marks a "
-        "configuration whose runs all failed, a hollow red circle one where some failed or had errors.",
+        "configuration whose runs all failed, a hollow red circle one where some failed or had errors, and the "
+        "notes under the panels say which server and why. Charts with many servers have a panel per mechanism "
+        "family (blocking, readiness, libevent, completion, other) and the best hand-written design as a thin "
+        "grey line in the others.",
     ]
 
 
