@@ -49,13 +49,22 @@ def _run_micro(micro_json, out_dir, program):
     return {"png": "micro/dispatch.png", "md": "micro/micro.md"}
 
 
+def _load_or_exit(program, path):
+    from .results import ResultsError, load_results
+    try:
+        return load_results(path)
+    except ResultsError as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        sys.exit(USAGE_STATUS)
+
+
 def main_report(argv=None):
     program = "report"
     parser = _Parser(prog=program, description=(
         "Writes DIR/report.md and its charts (DIR/charts/*.png and *.svg) from a rot13-bench results "
         "file: throughput, latency, idle scaling, CPU and memory per variant and backend, with medians, "
-        "95% bootstrap intervals and claims only where the intervals do not overlap. docs/charts.md "
-        "explains every chart."))
+        "95% bootstrap intervals, the noise floor of the suite's A/A pair, and claims only where a paired "
+        "ratio's interval excludes 1. docs/charts.md explains every chart."))
     parser.add_argument("results", metavar="RESULTS.json", help="results file (or the directory holding results.json)")
     parser.add_argument("--out", metavar="DIR", help="output directory (default: the results file's directory)")
     parser.add_argument("--micro", metavar="MICRO.json",
@@ -63,12 +72,7 @@ def main_report(argv=None):
     args = parser.parse_args(argv)
     _require_plotting(program)
     from .report import write_report
-    from .results import ResultsError, load_results
-    try:
-        results = load_results(args.results)
-    except ResultsError as e:
-        sys.stderr.write(f"{program}: error: {e}\n")
-        return USAGE_STATUS
+    results = _load_or_exit(program, args.results)
     out_dir = args.out or os.path.dirname(os.path.abspath(results.path))
     micro = _run_micro(args.micro, out_dir, program) if args.micro else None
     path, charts = write_report(results, out_dir, micro=micro)
@@ -104,12 +108,7 @@ def main_compare(argv=None):
     _require_plotting(program)
     from . import crossos
     from .compare import write_compare
-    from .results import ResultsError, load_results
-    try:
-        results = [load_results(path) for path in args.files]
-    except ResultsError as e:
-        sys.stderr.write(f"{program}: error: {e}\n")
-        return USAGE_STATUS
+    results = [_load_or_exit(program, path) for path in args.files]
 
     def name(r):
         return os.path.basename(os.path.dirname(os.path.abspath(r.path))) or "results"
@@ -125,15 +124,6 @@ def main_compare(argv=None):
     sys.stderr.write(f"{program}: {len(charts)} charts\n")
     print(path)
     return 0
-
-
-def _load_or_exit(program, path):
-    from .results import ResultsError, load_results
-    try:
-        return load_results(path)
-    except ResultsError as e:
-        sys.stderr.write(f"{program}: error: {e}\n")
-        sys.exit(USAGE_STATUS)
 
 
 def _write_output(path, text):
@@ -226,7 +216,6 @@ def main_regressions(argv=None):
     args = parser.parse_args(argv)
     if args.rerun_suite and not args.results:
         parser.error("--rerun-suite needs --results (the suite and configurations to rerun)")
-    import json
     from . import regressions as rg
     try:
         threshold = rg.parse_threshold(args.threshold)
@@ -236,33 +225,47 @@ def main_regressions(argv=None):
         sys.stderr.write(f"{program}: error: {e}\n")
         return USAGE_STATUS
     found = rg.suspects(current, baseline, threshold)
-    outputs = [f"suspects={len(found)}"]
     print(f"{program}: {len(found)} of {len(current.values)} entries exceed {threshold:.2f}× the baseline"
           + (f" (commit {baseline.commit[:12]})" if baseline.commit else ""))
-    status = 0
+    outputs = [f"suspects={len(found)}"]
     if rerun is None:
-        for r in found:
-            print(f"  suspect {rg.describe(r, baseline.commit)}")
-        if found and args.rerun_suite:
-            results = _load_or_exit(program, args.results)
-            try:
-                suite = rg.rerun_suite(results, [r.name for r in found])
-            except rg.ExportError as e:
-                sys.stderr.write(f"{program}: error: {e}\n")
-                return USAGE_STATUS
-            _write_output(args.rerun_suite, json.dumps(suite, indent=1) + "\n")
-            print(f"{program}: wrote {args.rerun_suite}: rerun it (rot13-bench run {args.rerun_suite}), export "
-                  f"the rerun and call this again with --rerun")
+        status = _list_suspects(program, args, found, baseline)
     else:
-        verdicts = rg.confirm(found, rerun, baseline, threshold)
-        confirmed = [v for v in verdicts if v.confirmed]
-        for v in verdicts:
-            again = f"rerun {v.rerun.ratio:.2f}×" if v.rerun is not None else "the rerun has no value (failed?)"
-            word = "REGRESSION (confirmed)" if v.confirmed else "not confirmed, noise"
-            print(f"  {word}: {rg.describe(v.suspect, baseline.commit)}; {again}")
-        outputs.append(f"confirmed={len(confirmed)}")
+        confirmed = _confirm_suspects(found, rerun, baseline, threshold)
+        outputs.append(f"confirmed={confirmed}")
         status = CONFIRMED_STATUS if confirmed else 0
     if args.github_output:
         with open(args.github_output, "a", encoding="utf-8") as f:
             f.write("".join(line + "\n" for line in outputs))
     return status
+
+
+def _list_suspects(program, args, found, baseline):
+    """The first pass: prints the suspects and writes the rerun suite; returns the status."""
+    import json
+    from . import regressions as rg
+    for r in found:
+        print(f"  suspect {rg.describe(r, baseline.commit)}")
+    if not (found and args.rerun_suite):
+        return 0
+    results = _load_or_exit(program, args.results)
+    try:
+        suite = rg.rerun_suite(results, [r.name for r in found])
+    except rg.ExportError as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        return USAGE_STATUS
+    _write_output(args.rerun_suite, json.dumps(suite, indent=1) + "\n")
+    print(f"{program}: wrote {args.rerun_suite}: rerun it (rot13-bench run {args.rerun_suite}), export the "
+          f"rerun and call this again with --rerun")
+    return 0
+
+
+def _confirm_suspects(found, rerun, baseline, threshold):
+    """The second pass: prints each suspect's verdict; returns how many the rerun confirmed."""
+    from . import regressions as rg
+    verdicts = rg.confirm(found, rerun, baseline, threshold)
+    for v in verdicts:
+        again = f"rerun {v.rerun.ratio:.2f}×" if v.rerun is not None else "the rerun has no value (failed?)"
+        word = "REGRESSION (confirmed)" if v.confirmed else "not confirmed, noise"
+        print(f"  {word}: {rg.describe(v.suspect, baseline.commit)}; {again}")
+    return sum(v.confirmed for v in verdicts)
