@@ -116,7 +116,7 @@ def suspects(current, baseline, threshold):
 
 def describe(r, baseline_commit):
     against = f"commit {baseline_commit[:12]}" if baseline_commit else "the baseline"
-    return (f"{r.name}: {r.current:g} {r.unit} against {r.baseline:g} at {against}, "
+    return (f"{r.name}: {r.current:.4g} {r.unit} against {r.baseline:.4g} at {against}, "
             f"{r.ratio:.2f}× ({100 * (r.ratio - 1):+.0f} %)")
 
 
