@@ -100,11 +100,20 @@ def cell_at(side, series_label, load):
     return None
 
 
+def native_cell(side, load):
+    """The cell of the side's native mechanism at `load` (by variant: its label may carry a
+    note), or None."""
+    for c in side.results.cells:
+        if side.native and c.series.variant == side.native and not c.series.backend and c.load == load:
+            return c
+    return None
+
+
 def native_rows(sides, load):
     rows = []
     for s in sides:
         native = s.native
-        cell = cell_at(s, native, load) if native else None
+        cell = native_cell(s, load)
         figures = [metrics.cell_figure(cell, m).format(m) if cell else "n/a" for m in SIDE_METRICS]
         why = native or f"none measured ({mechanisms.OS_NAMES.get(s.kind, 'unknown OS')})"
         rows.append((s.label, why, *figures))
@@ -169,10 +178,13 @@ def cross_os_chart(sides, load, metric, out_dir):
     designs = design_labels(sides, load)
     if not designs:
         return None
-    panels = [("best native mechanism", [(f"{s.label}: {s.native}", [s.native if j == i else None
-                                                                    for j in range(len(sides))])
-                                         for i, s in enumerate(sides) if s.native])]
-    panels = [p for p in panels if p[1]]
+    natives = []
+    for i, s in enumerate(sides):
+        cell = native_cell(s, load)
+        if cell is not None:
+            natives.append((f"{s.label}: {s.native}", [cell.series.label if j == i else None
+                                                       for j in range(len(sides))]))
+    panels = [("best native mechanism", natives)] if natives else []
     for family, members in mechanisms.group_by_family(designs):
         panels.append((family.title, [(s.label, [s.label] * len(sides)) for s in members]))
     rows, columns = plotting.grid_shape(len(panels))
@@ -294,7 +306,7 @@ def summary_markdown(sides, charts, report_name="compare.md", image_base_url=Non
                     native_rows(sides, load)), ""]
     bars = []
     for s in sides:
-        cell = cell_at(s, s.native, load) if s.native else None
+        cell = native_cell(s, load)
         e = metrics.cell_figure(cell, metrics.CPU_PER_LINE).estimate if cell else None
         bars.append((f"{s.label} {s.native or '-'}", e.median if e else None))
     lines += ["Server CPU per line (µs, lower is better):", "", "```text", *text_bars(bars, "µs"), "```", ""]

@@ -142,7 +142,9 @@ def claims(results):
     by_load = {}
     for c in results.cells:
         if c.ok_runs:
-            by_load.setdefault(c.load, {})[c.series.label] = c
+            # Keyed without the note ("kqueue", not "kqueue (libkqueue on Linux)") so that the
+            # chapter's pairs find the variant; the sentences name it with its note.
+            by_load.setdefault(c.load, {})[c.series.label_without_note] = c
     lines = []
     for load in sorted(by_load, key=lambda lp: lp.sort_key()):
         cells = by_load[load]
@@ -157,7 +159,8 @@ def claims(results):
             same = []
             for first, second in CLAIM_PAIRS:
                 if first in cells and second in cells:
-                    verdict, text = claim_sentence(metric, first, cells[first], second, cells[second], index)
+                    a, b = cells[first], cells[second]
+                    verdict, text = claim_sentence(metric, a.series.label, a, b.series.label, b, index)
                     if verdict == stats.NO_DIFFERENCE:
                         same.append(text)
                     elif text:

@@ -70,9 +70,14 @@ class Series:
         return f"{self.server} ({self.note})" if self.note else self.server
 
     @property
+    def label_without_note(self):
+        """"libevent-event/epoll", "kqueue": how suites and the report's pairs name it."""
+        return f"{self.server}/{self.backend}" if self.backend else self.server
+
+    @property
     def label(self):
         """"libevent-event/epoll", "kqueue (libkqueue on Linux)"."""
-        base = f"{self.server}/{self.backend}" if self.backend else self.server
+        base = self.label_without_note
         return f"{base} ({self.note})" if self.note else base
 
     def sort_key(self):

@@ -123,7 +123,7 @@ def test_a_panel_per_mechanism_family_with_the_unknown_in_other(charts):
     cpu = chart(charts, "many", "cpu-vs-connections")
     assert [t.split(":")[0] for t in cpu["titles"]] == ["blocking", "readiness", "libevent", "completion", "other"]
     readiness = next(lines for title, lines in cpu["lines"].items() if title.startswith("readiness"))
-    assert {"kqueue-libkqueue", "select", "poll", "epoll"} <= set(readiness)
+    assert {"kqueue-libkqueue (libkqueue on Linux)", "select", "poll", "epoll"} <= set(readiness)
     other = next(lines for title, lines in cpu["lines"].items() if title.startswith("other"))
     assert "mine" in other
 

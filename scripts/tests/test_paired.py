@@ -132,3 +132,16 @@ def test_alert_threshold_needs_an_aa_pair():
         noise.alert_threshold(results_of(aa=False))
     with pytest.raises(noise.NoNoiseMeasurement, match="at least 5"):
         noise.alert_threshold(results_of(drift=(1.0, 1.1, 0.9)))
+
+
+def test_the_chapters_pairs_find_a_variant_whose_label_carries_a_note():
+    """kqueue on Linux is named "kqueue (libkqueue on Linux)"; the pair kqueue vs poll still
+    finds it, and the sentence names it with its note."""
+    doc = make_fixtures.build_paired(cpu_ratio=1.05, aa=False)
+    for run in doc["runs"]:
+        if run["config"]["server"] == "epoll":
+            run["config"].update(server="kqueue", variant="kqueue", note="libkqueue on Linux")
+            run["id"] = run["id"].replace("epoll/", "kqueue/", 1)
+    doc["suite"]["order"] = [r["id"] for r in doc["runs"]]
+    text = "\n".join(report.claims(parse_results(doc, "paired.json")))
+    assert "**kqueue (libkqueue on Linux)** uses less CPU per line than **poll**" in text
