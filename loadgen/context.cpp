@@ -4,6 +4,7 @@
 
 #include <boost/version.hpp>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "loadgen/platform.hpp"
@@ -39,7 +40,56 @@ std::string compiler() {
 #endif
 }
 
+// "0.000012345 seconds fast of NTP time" -> 1.2345e-5; "... slow ..." -> negative.
+std::optional<double> seconds_field(const std::string& value) {
+    std::istringstream in(value);
+    double v = 0;
+    std::string unit, direction;
+    if (!(in >> v >> unit) || unit != "seconds") return std::nullopt;
+    if (in >> direction && direction == "slow") v = -v;
+    return v;
+}
+
 }  // namespace
+
+json clock_from_chronyc(const std::optional<command_output>& tracking) {
+    json clock = {{"source", "chronyc tracking"}, {"offset_s", nullptr}, {"max_error_s", nullptr},
+                  {"leap_status", nullptr}, {"reason", nullptr}};
+    if (!tracking || tracking->status == 127) {
+        clock["reason"] = "chronyc not found (no chrony here: the clock's offset is unknown)";
+        return clock;
+    }
+    std::istringstream lines(tracking->text);
+    std::optional<double> offset, delay, dispersion;
+    std::string leap;
+    for (std::string line; std::getline(lines, line);) {
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string key = line.substr(0, line.find_last_not_of(' ', colon - 1) + 1);
+        std::size_t start = line.find_first_not_of(' ', colon + 1);
+        std::string value = start == std::string::npos ? "" : line.substr(start);
+        while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+        if (key == "System time") offset = seconds_field(value);
+        if (key == "Root delay") delay = seconds_field(value);
+        if (key == "Root dispersion") dispersion = seconds_field(value);
+        if (key == "Leap status") leap = value;
+    }
+    if (!leap.empty()) clock["leap_status"] = leap;
+    std::string first_line = tracking->text.substr(0, tracking->text.find('\n'));
+    if (tracking->status != 0 || !offset) {
+        clock["reason"] = "chronyc tracking failed (exit " + std::to_string(tracking->status) +
+                          "): " + first_line.substr(0, 200);
+        return clock;
+    }
+    if (leap == "Not synchronised") {
+        clock["reason"] = "chrony is not synchronised: the offset is unknown";
+        return clock;
+    }
+    clock["offset_s"] = *offset;
+    // chrony's own bound on the clock's error: the root dispersion plus half the root delay.
+    if (delay && dispersion) clock["max_error_s"] = *dispersion + *delay / 2;
+    return clock;
+}
 
 json collect_context() {
     json ctx;
@@ -72,6 +122,9 @@ json collect_context() {
     auto ports = ephemeral_ports();
     limits["ip_local_port_range"] = ports ? json{ports->low, ports->high} : json(nullptr);
     ctx["limits"] = std::move(limits);
+    // Several generators started together are only as together as their clocks: chrony
+    // knows how far this one is off, where it runs. -n: no DNS look-ups.
+    ctx["clock"] = clock_from_chronyc(run_command("chronyc -n tracking 2>&1"));
     return ctx;
 }
 

@@ -35,6 +35,18 @@ tcp::endpoint resolve(const options& opts) {
                              opts.host + " has no " + (v4 ? "IPv4" : "IPv6") + " address");
 }
 
+// The wall-clock time (seconds since the Unix epoch) of a steady-clock time, and back.
+// The two clocks are read together; the steady one times the run, the wall one says when
+// it happened, so that runs on several hosts can be lined up.
+double epoch_of(std::int64_t steady_ns) {
+    auto wall = std::chrono::system_clock::now() - std::chrono::nanoseconds(now_ns() - steady_ns);
+    return std::chrono::duration<double>(wall.time_since_epoch()).count();
+}
+std::int64_t steady_of(double epoch_s) {
+    double now_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return now_ns() + static_cast<std::int64_t>((epoch_s - now_s) * 1e9);
+}
+
 }  // namespace
 
 run_result run_load(const options& opts, const progress_fn& progress) {
@@ -81,8 +93,11 @@ run_result run_load(const options& opts, const progress_fn& progress) {
     asio::io_context control;
     asio::signal_set signals(control, SIGINT, SIGTERM);
     asio::steady_timer poll(control), ticker(control);
-    enum class stage { ramping, running, done } st = stage::ramping;
+    // ramping: connections opening; waiting: all up, until --start-at (or a moment);
+    // running: traffic, from the warm-up to the drain; done: every worker finished.
+    enum class stage { ramping, waiting, running, done } st = stage::ramping;
     std::int64_t t_start = 0, t_measure = 0, t_end = 0, stopped_at = INT64_MAX;
+    const std::int64_t start_lead = one_second_ns / 500;  // workers get the start this early
     cpu_times window_start{}, window_end{};
     bool window_started = false;
     std::uint64_t last_completions = 0;
@@ -109,7 +124,7 @@ run_result run_load(const options& opts, const progress_fn& progress) {
     std::function<void()> on_poll = [&] {
         std::int64_t now = now_ns();
         if (st == stage::ramping && all([](worker& w) { return w.ramp_done(); })) {
-            st = stage::running;
+            st = stage::waiting;
             int up = 0;
             for (auto& w : workers) up += w->active_up_after_ramp();
             if (up == 0 && stopped_at == INT64_MAX) {
@@ -120,18 +135,29 @@ run_result run_load(const options& opts, const progress_fn& progress) {
                 stopped_at = now;
                 stop_workers(now);
             }
-            // Every worker gets the same times; the start leaves them a moment to receive it.
-            t_start = now + one_second_ns / 500;
+            // Every worker gets the same times; the start leaves them a moment to receive
+            // it. With --start-at, traffic begins at that wall-clock time, or at once if the
+            // ramp-up took longer (start_late_s says by how much).
+            t_start = now + start_lead;
+            if (opts.start_at_epoch_s > 0) {
+                std::int64_t wanted = steady_of(opts.start_at_epoch_s);
+                result.start_late_s = std::max<double>(0, static_cast<double>(t_start - wanted) / 1e9);
+                t_start = std::max(t_start, wanted);
+            }
             t_measure = t_start + static_cast<std::int64_t>(opts.warmup_s * 1e9);
             t_end = t_measure + static_cast<std::int64_t>(opts.duration_s * 1e9);
-            if (stopped_at == INT64_MAX)
+        }
+        if (st == stage::waiting && (stopped_at != INT64_MAX || now >= t_start - start_lead)) {
+            st = stage::running;
+            if (stopped_at == INT64_MAX) {
+                result.traffic_start_epoch_s = epoch_of(t_start);
                 for (auto& w : workers) w->start_traffic(t_start, t_measure, t_end);
+            }
         }
         if (st == stage::running && !window_started && now >= t_measure) {
             window_started = true;
             window_start = process_cpu_times();
-            auto wall = std::chrono::system_clock::now() - std::chrono::nanoseconds(now - t_measure);
-            result.start_epoch_s = std::chrono::duration<double>(wall.time_since_epoch()).count();
+            result.start_epoch_s = epoch_of(t_measure);
         }
         if (all([](worker& w) { return w.finished(); })) {
             st = stage::done;
@@ -140,7 +166,10 @@ run_result run_load(const options& opts, const progress_fn& progress) {
             ticker.cancel();
             return;
         }
-        poll.expires_after(std::chrono::milliseconds(5));
+        // Every 5 ms; while waiting for the start, wake up for it exactly.
+        std::int64_t sleep_ns = one_second_ns / 200;
+        if (st == stage::waiting) sleep_ns = std::clamp<std::int64_t>(t_start - start_lead - now, 0, sleep_ns);
+        poll.expires_after(std::chrono::nanoseconds(sleep_ns));
         poll.async_wait([&](const error_code& ec) {
             if (!ec) on_poll();
         });

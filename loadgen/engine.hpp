@@ -93,7 +93,9 @@ struct run_result {
     int idle_established = 0;
     std::string interrupted_by;  // "SIGINT"/"SIGTERM" when a signal ended the run early
     std::string fatal;           // set when the run could not happen at all
-    double start_epoch_s = 0;    // wall-clock time the window opened (for the HdrHistogram log)
+    double start_epoch_s = 0;    // wall-clock time the window opened (0: it never did)
+    double traffic_start_epoch_s = 0;  // wall-clock time the warm-up began (0: it never did)
+    double start_late_s = 0;     // with --start-at: how much later than asked traffic began
     // CPU seconds of this process within the window (the whole-run totals come from
     // process_cpu_times() when the results are written).
     double window_cpu_user_s = 0;

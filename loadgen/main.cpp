@@ -4,11 +4,15 @@
 //
 // Run:   build/bin/rot13-load --port 40713 --connections 100 --duration 10 --json out.json
 // Smoke: build/bin/rot13-select --port 0 & build/bin/rot13-load --port PORT --duration 1
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/errors.hpp"
@@ -46,7 +50,22 @@ void show_progress(const loadgen::progress_sample& s) {
     std::fflush(stderr);
 }
 
+// --stop-on-stdin-close. ssh does not signal the remote command when its connection ends:
+// it closes the command's stdin. So a generator started over ssh watches its stdin and, at
+// its end, stops as SIGTERM would (the run ends early and its results are written); if it
+// has not exited 5 s later, it exits anyway, so that nothing is left running on that host.
+void stop_when_stdin_closes() {
+    std::thread([] {
+        loadgen::wait_for_stdin_to_close();
+        std::raise(SIGTERM);
+        std::this_thread::sleep_for(std::chrono::seconds(5));
+        std::fprintf(stderr, "%s: stdin closed 5 s ago and the run has not ended: exiting\n", program);
+        std::_Exit(1);
+    }).detach();
+}
+
 int run(const loadgen::options& opts) {
+    if (opts.stop_on_stdin_close) stop_when_stdin_closes();
     bool live = !opts.quiet && loadgen::stderr_is_terminal();
     loadgen::run_result result;
     try {
@@ -71,8 +90,10 @@ int run(const loadgen::options& opts) {
     return v.ok ? 0 : 1;
 }
 
-int merge(const std::vector<std::string_view>& files) {
+int merge(const std::vector<std::string_view>& files, bool force) {
     std::vector<nlohmann::json> runs;
+    loadgen::merge_options mo;
+    mo.force = force;
     for (std::string_view f : files) {
         std::ifstream in{std::string(f)};
         if (!in) rot13::throw_errno("cannot open " + std::string(f));
@@ -81,8 +102,19 @@ int merge(const std::vector<std::string_view>& files) {
         } catch (const nlohmann::json::exception& e) {
             throw std::runtime_error(std::string(f) + ": " + e.what());
         }
+        mo.names.emplace_back(f);
     }
-    std::fputs((loadgen::merge_results(runs).dump() + "\n").c_str(), stdout);
+    nlohmann::json merged = loadgen::merge_results(runs, mo);
+    std::fputs((merged.dump() + "\n").c_str(), stdout);
+    // One line on stderr says what was merged, so that a mistake shows without reading JSON.
+    const nlohmann::json& m = merged.at("merge");
+    const nlohmann::json& s = merged.at("summary");
+    std::fprintf(stderr, "%s merge: %zu runs, %.0f lines/s over a common window of %.3f s, start spread %s%s\n",
+                 program, runs.size(), s.at("requests_per_sec").get<double>(), m.at("common_window_s").get<double>(),
+                 m.at("start_spread_ms").is_number()
+                     ? (std::to_string(std::llround(m.at("start_spread_ms").get<double>())) + " ms").c_str()
+                     : "unknown",
+                 m.at("forced").get<bool>() ? " (forced)" : "");
     return 0;
 }
 
@@ -97,13 +129,22 @@ int main(int argc, char** argv) {
     std::vector<std::string_view> args(argv + 1, argv + argc);
     if (!args.empty() && args[0] == "merge") {
         args.erase(args.begin());
-        if (args.empty()) usage_exit("merge needs at least one results file");
-        for (std::string_view a : args)
+        bool force = false;
+        std::vector<std::string_view> files;
+        for (std::string_view a : args) {
             if (a == "--help" || a == "-h") {
                 std::fputs(loadgen::usage_text().c_str(), stdout);
                 return 0;
             }
-        return rot13::run_main(program, [&] { return merge(args); });
+            if (a == "--force")
+                force = true;
+            else if (a.size() > 1 && a[0] == '-')
+                usage_exit("merge: unknown option '" + std::string(a) + "' (merge takes --force and files)");
+            else
+                files.push_back(a);
+        }
+        if (files.empty()) usage_exit("merge needs at least one results file");
+        return rot13::run_main(program, [&] { return merge(files, force); });
     }
     if (!args.empty() && args[0] == "run") args.erase(args.begin());
 

@@ -5,6 +5,8 @@
 #include <boost/asio/ip/address.hpp>
 // clang-format on
 
+#include <chrono>
+#include <cstdio>
 #include <limits>
 
 #include "common/cli.hpp"
@@ -76,6 +78,11 @@ std::vector<boost::asio::ip::address> parse_source_range(std::string_view text) 
 }  // namespace
 
 options parse_options(std::span<const std::string_view> args) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    return parse_options(args, std::chrono::duration<double>(now).count());
+}
+
+options parse_options(std::span<const std::string_view> args, double now_epoch_s) {
     options opts;
     bool arrivals_given = false;
     rot13::flag_reader flags(args);
@@ -135,6 +142,14 @@ options parse_options(std::span<const std::string_view> args) {
         } else if (flag == "--hdr-log") {
             opts.hdr_log_path = std::string(flags.value());
             if (opts.hdr_log_path.empty()) throw usage_error("--hdr-log needs a file name");
+        } else if (flag == "--start-at") {
+            opts.start_at_epoch_s = flags.number(1, 1e15);
+        } else if (flag == "--label") {
+            opts.label = std::string(flags.value());
+            if (opts.label.empty()) throw usage_error("--label needs a name");
+        } else if (flag == "--stop-on-stdin-close") {
+            flags.no_value();
+            opts.stop_on_stdin_close = true;
         } else if (flag == "--quiet" || flag == "-q") {
             flags.no_value();
             opts.quiet = true;
@@ -147,12 +162,32 @@ options parse_options(std::span<const std::string_view> args) {
         throw usage_error("--port is required (the server's port; rot13 servers print it when ready)");
     if (arrivals_given && !opts.open_loop())
         throw usage_error("--arrivals applies to the open loop only: give --rate too");
+    if (opts.start_at_epoch_s > 0) {
+        // A start in the past would begin at once, unlike the other generators; one far
+        // in the future is most likely milliseconds given for seconds.
+        double ahead = opts.start_at_epoch_s - now_epoch_s;
+        char text[200];
+        if (ahead < -start_at_tolerance_s) {
+            std::snprintf(text, sizeof(text),
+                          "--start-at %.3f is %.1f s in the past by this host's clock (now %.3f): give a "
+                          "time a few seconds ahead, e.g. $(( $(date +%%s) + 5 ))",
+                          opts.start_at_epoch_s, -ahead, now_epoch_s);
+            throw usage_error(text);
+        }
+        if (ahead > 86400) {
+            std::snprintf(text, sizeof(text),
+                          "--start-at %.3f is %.0f s ahead, more than a day: it is seconds since the Unix "
+                          "epoch, not milliseconds",
+                          opts.start_at_epoch_s, ahead);
+            throw usage_error(text);
+        }
+    }
     return opts;
 }
 
 std::string usage_text() {
     return R"(usage: rot13-load --port N [options]
-       rot13-load merge A.json B.json ... > merged.json
+       rot13-load merge [--force] A.json B.json ... > merged.json
 
 Drives a ROT13 line server with many connections, checks every reply byte, and reports
 throughput, errors by class and the latency spectrum (docs/loadgen.md).
@@ -179,6 +214,13 @@ timing:
   --source A[-B]       spread connections over source addresses A..B, IPv4 or IPv6 (e.g.
                        127.0.0.1-127.0.0.8), past one address's ephemeral port range
   --threads N          event-loop threads (default: the CPUs this process may use)
+several generators (docs/multi-host.md):
+  --start-at EPOCH     begin the warm-up at this wall-clock time (seconds since the Unix
+                       epoch, fractions allowed); connections are opened before it. A time
+                       more than 2 s in the past is refused
+  --label NAME         this generator's name in the results and in merges (default: host name)
+  --stop-on-stdin-close  end the run as SIGTERM would when stdin reaches end of file (the
+                       ssh connection that started it dropped); exit 5 s later regardless
 pass/fail:
   --max-p99-ms MS      fail (exit 1) if the corrected p99 latency exceeds MS
   --max-error-rate F   fail (exit 1) if errors / (requests + errors) exceeds F (default 0)
@@ -187,6 +229,11 @@ output:
   --hdr-log FILE       write per-second histograms in HdrHistogram's interval-log format
   --quiet, -q          no summary on stdout, no progress line
   --help, -h           show this text
+
+merge: adds up runs made at the same time by several generators, exactly. It refuses
+inputs that are not one experiment (another target, mode, line size, depth or rate per
+generator, or windows that overlap by less than 95 %) and names the difference;
+--force merges them anyway and records that it did.
 
 Exit status: 0 ok, 1 failed run (validation failure, errors, SLO broken), 2 usage error.
 Ctrl-C or SIGTERM ends the run early and still writes everything measured so far.

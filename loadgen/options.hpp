@@ -38,6 +38,11 @@ struct options {
     double max_error_rate = 0;                    // errors / (requests + errors) above this fails the run
     std::string json_path;                        // "-" for stdout
     std::string hdr_log_path;
+    // Several generators started together: the wall-clock time (seconds since the Unix
+    // epoch) at which the warm-up begins, once every connection is up; 0: at once.
+    double start_at_epoch_s = 0;
+    std::string label;                // names this generator in results and merges; "": the host name
+    bool stop_on_stdin_close = false;  // end the run when stdin reaches EOF (an ssh link dropped)
     bool quiet = false;
     bool help = false;
 
@@ -46,8 +51,14 @@ struct options {
 };
 
 // Parses the arguments after the program name (and after "run", if given). Throws
-// rot13::usage_error naming the flag on any mistake.
-options parse_options(std::span<const std::string_view> args);
+// rot13::usage_error naming the flag on any mistake. now_epoch_s is the wall-clock time
+// that --start-at is checked against (a time in the past is refused).
+options parse_options(std::span<const std::string_view> args, double now_epoch_s);
+options parse_options(std::span<const std::string_view> args);  // against the system clock
+
+// How far in the past --start-at may lie and still start at once: generators started over
+// ssh a moment after the time was chosen are late by a few hundred milliseconds.
+inline constexpr double start_at_tolerance_s = 2;
 
 std::string usage_text();
 

@@ -73,4 +73,17 @@ void ignore_sigpipe();
 // once virtual-terminal processing is switched on, which this does.
 bool stderr_is_terminal();
 
+// Runs a command line through the system's shell (sh -c, cmd /c) and returns its exit
+// status and what it wrote on stdout (stderr too, when the command line says 2>&1).
+// Empty when the shell itself could not be started.
+struct command_output {
+    int status = 0;  // the command's exit status; 127: the shell did not find it
+    std::string text;
+};
+std::optional<command_output> run_command(const std::string& command_line);
+
+// Blocks until this process's standard input reaches end of file or fails (whatever it
+// reads is thrown away). For a thread of its own: rot13-load --stop-on-stdin-close.
+void wait_for_stdin_to_close();
+
 }  // namespace loadgen

@@ -3,7 +3,11 @@
 // the BSDs; those two hold what differs.
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include "common/signals.hpp"
 #include "loadgen/platform.hpp"
@@ -58,6 +62,28 @@ void ignore_sigpipe() {
 
 bool stderr_is_terminal() {
     return ::isatty(STDERR_FILENO) == 1;
+}
+
+std::optional<command_output> run_command(const std::string& command_line) {
+    std::FILE* pipe = ::popen(command_line.c_str(), "r");
+    if (!pipe) return std::nullopt;
+    command_output out;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) out.text.append(buf, n);
+    int status = ::pclose(pipe);
+    if (status == -1) return std::nullopt;
+    out.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return out;
+}
+
+void wait_for_stdin_to_close() {
+    // read(), not stdio: a thread blocked in fgetc() would hold stdin's lock while exit()
+    // flushes the streams.
+    char buf[512];
+    for (;;) {
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof(buf));
+        if (n == 0 || (n < 0 && errno != EINTR)) return;
+    }
 }
 
 long peak_rss_kb() {

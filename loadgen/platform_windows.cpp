@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdio>
 #include <thread>
 
 #include "loadgen/platform.hpp"
@@ -149,6 +150,29 @@ bool stderr_is_terminal() {
     if (err == INVALID_HANDLE_VALUE || !::GetConsoleMode(err, &mode)) return false;  // a file or a pipe
     if (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING) return true;
     return ::SetConsoleMode(err, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING) != 0;
+}
+
+std::optional<command_output> run_command(const std::string& command_line) {
+    std::FILE* pipe = ::_popen(command_line.c_str(), "r");
+    if (!pipe) return std::nullopt;
+    command_output out;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) out.text.append(buf, n);
+    int status = ::_pclose(pipe);
+    if (status == -1) return std::nullopt;
+    // cmd.exe exits 9009 for a command it cannot find; the interface says 127, as sh does.
+    out.status = status == 9009 ? 127 : status;
+    return out;
+}
+
+void wait_for_stdin_to_close() {
+    HANDLE in = ::GetStdHandle(STD_INPUT_HANDLE);
+    if (in == INVALID_HANDLE_VALUE || in == nullptr) return;
+    char buf[512];
+    DWORD n = 0;
+    // A pipe whose writer is gone fails with ERROR_BROKEN_PIPE; a file ends with 0 bytes.
+    while (::ReadFile(in, buf, sizeof(buf), &n, nullptr) && n > 0) {
+    }
 }
 
 }  // namespace loadgen

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <stdexcept>
 
 #include "loadgen/platform.hpp"
@@ -10,8 +9,6 @@
 namespace loadgen {
 
 using nlohmann::json;
-
-namespace {
 
 json errors_json(const error_counts& e) {
     return {{"connect", e.connect},         {"refused", e.refused}, {"reset", e.reset},
@@ -22,6 +19,8 @@ json errors_json(const error_counts& e) {
 double error_rate(std::uint64_t errors, std::uint64_t requests) {
     return errors == 0 ? 0.0 : static_cast<double>(errors) / static_cast<double>(requests + errors);
 }
+
+namespace {
 
 std::string format_ms(std::int64_t ns) {
     char buf[32];
@@ -165,7 +164,10 @@ json to_json(const run_result& r, const options& opts, const verdict& v, const j
         {"max_error_rate", opts.max_error_rate},
         {"json", opts.json_path},
         {"hdr_log", opts.hdr_log_path},
+        {"start_at_epoch_s", opts.start_at_epoch_s > 0 ? json(opts.start_at_epoch_s) : json(nullptr)},
+        {"label", opts.label.empty() ? context.value("host", "") : opts.label},
     };
+    auto epoch_or_null = [](double epoch_s) { return epoch_s > 0 ? json(epoch_s) : json(nullptr); };
     json mismatches = json::array();
     for (const auto& m : r.mismatches)
         mismatches.push_back({{"connection", m.connection},
@@ -179,6 +181,9 @@ json to_json(const run_result& r, const options& opts, const verdict& v, const j
         {"bytes_sent", r.bytes_sent},
         {"bytes_received", r.bytes_received},
         {"duration_s", r.measured_s},
+        {"window_start_epoch_s", epoch_or_null(r.start_epoch_s)},
+        {"traffic_start_epoch_s", epoch_or_null(r.traffic_start_epoch_s)},
+        {"start_late_s", opts.start_at_epoch_s > 0 ? json(r.start_late_s) : json(nullptr)},
         {"ramp_up_s", r.ramp_up_s},
         {"connections",
          {{"requested", opts.connections},
@@ -224,140 +229,6 @@ json to_json(const run_result& r, const options& opts, const verdict& v, const j
         {"loadgen", std::move(loadgen)},
         {"status", v.ok ? "ok" : "failed"},
         {"reason", v.reason},
-    };
-}
-
-// ---- merge -----------------------------------------------------------------------------
-
-json merge_results(const std::vector<json>& runs) {
-    if (runs.empty()) throw std::runtime_error("nothing to merge");
-    for (const json& r : runs)
-        if (!r.is_object() || r.value("schema_version", 0) != schema_version || !r.contains("histograms"))
-            throw std::runtime_error("not a rot13-load results object of schema version " +
-                                     std::to_string(schema_version));
-
-    const json& first = runs.front();
-    std::map<std::string, histogram> hists;
-    error_counts errors;
-    std::uint64_t requests = 0, bytes_sent = 0, bytes_received = 0, unfinished = 0, starved = 0;
-    double requests_per_sec = 0, duration_s = 0, ramp_up_s = 0;
-    double cpu_user = 0, cpu_sys = 0, window_user = 0, window_sys = 0;
-    long peak_rss = 0;
-    json connections = {{"requested", 0}, {"established", 0}, {"idle_requested", 0}, {"idle_established", 0}};
-    json mismatches = json::array();
-    std::vector<std::string> reasons;
-    bool ok = true;
-    // Per-second entries are merged by their index in the window: counts are summed
-    // exactly; a second's p50, p99 and max become the largest over the inputs, an upper
-    // bound (the exact per-second histograms are in each run's --hdr-log file).
-    json timeseries = json::array();
-    json merged_from = json::array();
-
-    for (const json& r : runs) {
-        for (const auto& [name, h] : r.at("histograms").items()) {
-            histogram one = histogram_from_json(h);
-            auto [it, inserted] = hists.try_emplace(name, one);
-            if (!inserted) it->second.merge(one);
-        }
-        const json& s = r.at("summary");
-        requests += s.value("requests", std::uint64_t{0});
-        requests_per_sec += s.value("requests_per_sec", 0.0);
-        bytes_sent += s.value("bytes_sent", std::uint64_t{0});
-        bytes_received += s.value("bytes_received", std::uint64_t{0});
-        unfinished += s.value("unfinished", std::uint64_t{0});
-        starved += s.value("starved_connections", std::uint64_t{0});
-        duration_s = std::max(duration_s, s.value("duration_s", 0.0));
-        ramp_up_s = std::max(ramp_up_s, s.value("ramp_up_s", 0.0));
-        const json& e = s.at("errors");
-        errors.add({e.value("connect", std::uint64_t{0}), e.value("refused", std::uint64_t{0}),
-                    e.value("reset", std::uint64_t{0}), e.value("closed", std::uint64_t{0}),
-                    e.value("timeout", std::uint64_t{0}), e.value("mismatch", std::uint64_t{0}),
-                    e.value("short_reply", std::uint64_t{0}), e.value("other", std::uint64_t{0})});
-        if (s.contains("connections"))
-            for (const auto& [k, v] : s.at("connections").items())
-                connections[k] = connections.value(k, 0) + v.get<int>();
-        if (s.contains("mismatches"))
-            for (const auto& m : s.at("mismatches"))
-                if (mismatches.size() < max_mismatch_examples) mismatches.push_back(m);
-        const json& l = r.value("loadgen", json::object());
-        cpu_user += l.value("cpu_user_s", 0.0);
-        cpu_sys += l.value("cpu_sys_s", 0.0);
-        window_user += l.value("window_cpu_user_s", 0.0);
-        window_sys += l.value("window_cpu_sys_s", 0.0);
-        peak_rss = std::max(peak_rss, l.value("peak_rss_kb", 0L));
-        if (r.value("status", "failed") != "ok") {
-            ok = false;
-            reasons.push_back(r.value("context", json::object()).value("host", "?") + ": " +
-                              r.value("reason", ""));
-        }
-        const json& ts = r.value("timeseries", json::array());
-        for (std::size_t i = 0; i < ts.size(); ++i) {
-            if (i >= timeseries.size()) {
-                timeseries.push_back(ts[i]);
-                continue;
-            }
-            json& t = timeseries[i];
-            for (const char* k : {"requests", "errors"})
-                t[k] = t.value(k, std::uint64_t{0}) + ts[i].value(k, std::uint64_t{0});
-            for (const char* k : {"p50", "p99", "max"})
-                t[k] = std::max(t.value(k, std::int64_t{0}), ts[i].value(k, std::int64_t{0}));
-            t["requests_per_sec"] = t.value("requests_per_sec", 0.0) + ts[i].value("requests_per_sec", 0.0);
-        }
-        const json& c = r.value("context", json::object());
-        merged_from.push_back({{"host", c.value("host", "")},
-                               {"date", c.value("date", "")},
-                               {"git_commit", c.value("git_commit", "")}});
-    }
-
-    json histograms = json::object();
-    for (const auto& [name, h] : hists) histograms[name] = histogram_to_json(h);
-    auto summary_of = [&](const char* name) {
-        return hists.count(name) ? latency_summary(hists.at(name)) : latency_summary(histogram());
-    };
-    std::string reason;
-    for (const auto& r : reasons) reason += (reason.empty() ? "" : "; ") + r;
-
-    json context = first.value("context", json::object());
-    context["merged_from"] = std::move(merged_from);
-    json config = first.value("config", json::object());
-    config["merged_runs"] = runs.size();
-    config["connections"] = connections["requested"];
-    config["idle"] = connections["idle_requested"];
-
-    return {
-        {"schema_version", schema_version},
-        {"tool", "rot13-load merge"},
-        {"context", std::move(context)},
-        {"config", std::move(config)},
-        {"summary",
-         {{"requests", requests},
-          {"requests_per_sec", requests_per_sec},
-          {"bytes_sent", bytes_sent},
-          {"bytes_received", bytes_received},
-          {"duration_s", duration_s},
-          {"ramp_up_s", ramp_up_s},
-          {"connections", connections},
-          {"errors", errors_json(errors)},
-          {"error_rate", error_rate(errors.total(), requests)},
-          {"validation_failures", errors.validation_failures()},
-          {"unfinished", unfinished},
-          {"starved_connections", starved},
-          {"mismatches", std::move(mismatches)},
-          {"latency_ns",
-           {{"corrected", summary_of("corrected")},
-            {"uncorrected", summary_of("uncorrected")},
-            {"connect", summary_of("connect")}}}}},
-        {"histograms", std::move(histograms)},
-        {"timeseries", std::move(timeseries)},
-        {"loadgen",
-         {{"cpu_user_s", cpu_user},
-          {"cpu_sys_s", cpu_sys},
-          {"window_cpu_user_s", window_user},
-          {"window_cpu_sys_s", window_sys},
-          {"peak_rss_kb", peak_rss},
-          {"send_lag_ns", summary_of("send_lag")}}},
-        {"status", ok ? "ok" : "failed"},
-        {"reason", reason},
     };
 }
 

@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "loadgen/engine.hpp"
 #include "loadgen/options.hpp"
+#include "loadgen/platform.hpp"
 
 namespace loadgen {
 
@@ -31,6 +33,11 @@ std::string error_breakdown(const error_counts& e);
 // build_type, git_commit, library versions, limits.
 nlohmann::json collect_context();
 
+// context.clock from the output of `chronyc -n tracking` (empty: it could not be run):
+// {source, offset_s (positive: this clock is ahead of NTP time), max_error_s, leap_status,
+// reason}; offset_s is null, and reason says why, without chrony or its synchronisation.
+nlohmann::json clock_from_chronyc(const std::optional<command_output>& tracking);
+
 // The whole results object.
 nlohmann::json to_json(const run_result& r, const options& opts, const verdict& v,
                        const nlohmann::json& context);
@@ -41,11 +48,26 @@ histogram histogram_from_json(const nlohmann::json& j);
 // {"count", "min", "p50", "p75", "p90", "p99", "p999", "p9999", "max", "mean"} in ns.
 nlohmann::json latency_summary(const histogram& h);
 
-// Merges results of runs made at the same time by several processes or hosts: histograms
-// added bucket by bucket, counts summed, rates summed, percentiles recomputed from the
-// merged histograms (per-second p50/p99/max: the largest of the inputs, an upper bound).
-// Throws std::runtime_error on an input that is not a results object.
-nlohmann::json merge_results(const std::vector<nlohmann::json>& runs);
+// summary.errors: every class and the total; and errors / (requests + errors).
+nlohmann::json errors_json(const error_counts& e);
+double error_rate(std::uint64_t errors, std::uint64_t requests);
+
+// Merges results of runs made at the same time by several generators against one server
+// (loadgen/merge.cpp): histograms added bucket by bucket, so that percentiles are exact;
+// counts summed; the rate taken over the common window; per-second series lined up by
+// wall-clock time; the spread of the start times reported under "merge".
+struct merge_options {
+    bool force = false;              // merge inputs that are not one experiment, and record it
+    std::vector<std::string> names;  // the inputs' file names, for messages
+};
+// Inputs that are not one experiment (another target, mode, line size, depth or rate per
+// generator; windows overlapping by less than 95 %), without --force.
+struct merge_mismatch : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// Throws merge_mismatch naming every difference, or std::runtime_error on an input that is
+// not a results object.
+nlohmann::json merge_results(const std::vector<nlohmann::json>& runs, const merge_options& options = {});
 
 // The human summary for stdout.
 void print_summary(std::FILE* out, const run_result& r, const options& opts, const verdict& v);

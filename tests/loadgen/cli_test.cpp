@@ -41,7 +41,9 @@ INSTANTIATE_TEST_SUITE_P(
         bad_command{"arrivals_without_rate",
                     {"--port", "1", "--arrivals", "poisson"},
                     "--arrivals applies to the open loop"},
-        bad_command{"merge_without_files", {"merge"}, "merge needs at least one results file"}),
+        bad_command{"merge_without_files", {"merge"}, "merge needs at least one results file"},
+        bad_command{"merge_unknown_option", {"merge", "--frobnicate", "a.json"}, "merge: unknown option"},
+        bad_command{"start_at_in_the_past", {"--port", "1", "--start-at", "1000000000"}, "s in the past"}),
     [](const ::testing::TestParamInfo<bad_command>& param_info) {
         return std::string(param_info.param.name);
     });

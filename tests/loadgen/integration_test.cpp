@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -302,25 +304,112 @@ TEST(Integration, SigtermEndsTheRunEarlyAndStillWritesEverything) {
     EXPECT_NE(load.out().find("latency"), std::string::npos);
 }
 
-TEST(Integration, MergeOfTwoRunsAddsThemUp) {
+double epoch_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+TEST(Integration, StartAtStartsTwoGeneratorsTogetherAndTheyMergeExactly) {
     server s(ROT13_SELECT_BINARY);
     std::string a = loadgen_test::temp_path(".json"), b = loadgen_test::temp_path(".json");
-    auto ra =
-        run_load({"--port", port_of(s), "-c", "2", "--duration", "0.5", "--warmup", "0", "--json", a, "-q"});
-    auto rb =
-        run_load({"--port", port_of(s), "-c", "3", "--duration", "0.5", "--warmup", "0", "--json", b, "-q"});
-    ASSERT_EQ(ra.status, 0);
-    ASSERT_EQ(rb.status, 0);
+    char start[32];
+    std::snprintf(start, sizeof(start), "%.3f", epoch_now() + 1.5);
+    auto generator = [&](const char* label, const char* connections, const std::string& path) {
+        return std::make_unique<loadgen_test::child>(std::vector<std::string>{
+            ROT13_LOAD_BINARY, "--port", port_of(s), "-c", connections, "--duration", "1", "--warmup", "0.2",
+            "--start-at", start, "--label", label, "--json", path, "-q"});
+    };
+    auto ga = generator("one", "2", a);
+    std::this_thread::sleep_for(300ms);  // started apart, they still begin together
+    auto gb = generator("two", "3", b);
+    ASSERT_EQ(ga->wait(20s), 0) << ga->err();
+    ASSERT_EQ(gb->wait(20s), 0) << gb->err();
+    json ja = read_json(a), jb = read_json(b);
+    for (const json* j : {&ja, &jb}) {
+        ASSERT_TRUE(j->is_object());
+        EXPECT_DOUBLE_EQ(j->at("config").at("start_at_epoch_s").get<double>(), std::stod(start));
+        // Traffic began at the time given, not when the process started.
+        EXPECT_NEAR(j->at("summary").at("traffic_start_epoch_s").get<double>(), std::stod(start), 0.005);
+        EXPECT_NEAR(j->at("summary").at("window_start_epoch_s").get<double>(), std::stod(start) + 0.2, 0.005);
+        EXPECT_EQ(j->at("summary").at("start_late_s"), 0.0);
+    }
+    EXPECT_EQ(ja.at("config").at("label"), "one");
+    EXPECT_EQ(jb.at("config").at("label"), "two");
+
     auto m = run_load({"merge", a, b});
-    ASSERT_EQ(m.status, 0) << m.err;
-    json ja = read_json(a), jb = read_json(b), jm = json::parse(m.out);
     std::remove(a.c_str());
     std::remove(b.c_str());
+    ASSERT_EQ(m.status, 0) << m.err;
+    json jm = json::parse(m.out);
     EXPECT_EQ(jm.at("summary").at("requests"), ja.at("summary").at("requests").get<std::uint64_t>() +
                                                    jb.at("summary").at("requests").get<std::uint64_t>());
     EXPECT_EQ(jm.at("histograms").at("corrected").at("count"), jm.at("summary").at("requests"));
     EXPECT_EQ(jm.at("summary").at("connections").at("requested"), 5);
     EXPECT_EQ(jm.at("status"), "ok");
+    EXPECT_LT(jm.at("merge").at("start_spread_ms").get<double>(), 5);
+    EXPECT_FALSE(jm.at("merge").at("forced").get<bool>());
+    EXPECT_NE(m.err.find("start spread"), std::string::npos) << m.err;
+}
+
+TEST(Integration, MergeRefusesRunsAgainstTwoServersOfDifferentLengths) {
+    server s1(ROT13_SELECT_BINARY), s2(ROT13_SELECT_BINARY);
+    std::string a = loadgen_test::temp_path(".json"), b = loadgen_test::temp_path(".json");
+    auto ra = run_load({"--port", port_of(s1), "-c", "2", "--duration", "1", "--warmup", "0", "--json", a, "-q"});
+    auto rb = run_load({"--port", port_of(s2), "-c", "2", "--duration", "0.8", "--warmup", "0", "--json", b, "-q"});
+    ASSERT_EQ(ra.status, 0);
+    ASSERT_EQ(rb.status, 0);
+    auto refused = run_load({"merge", a, b});
+    EXPECT_EQ(refused.status, 1);
+    EXPECT_TRUE(refused.out.empty()) << refused.out;
+    EXPECT_NE(refused.err.find("not one experiment"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("target differs"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("windows overlap by only"), std::string::npos) << refused.err;
+    auto forced = run_load({"merge", "--force", a, b});
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+    ASSERT_EQ(forced.status, 0) << forced.err;
+    json jm = json::parse(forced.out);
+    EXPECT_TRUE(jm.at("merge").at("forced").get<bool>());
+    EXPECT_EQ(jm.at("merge").at("mismatches").size(), 2u);
+}
+
+TEST(Integration, StopOnStdinCloseEndsTheRunAndWritesIt) {
+    server s(ROT13_SELECT_BINARY);
+    std::string path = loadgen_test::temp_path(".json");
+    // sleep's end closes the pipe that is rot13-load's stdin, as a dropped ssh link would.
+    loadgen_test::child load({"/bin/sh", "-c",
+                              "sleep 1 | " + std::string(ROT13_LOAD_BINARY) + " --port " + port_of(s) +
+                                  " -c 2 --duration 30 --warmup 0 --stop-on-stdin-close -q --json " + path});
+    int status = load.wait(10s);
+    EXPECT_EQ(status, 0) << load.err();
+    json j = read_json(path);
+    std::remove(path.c_str());
+    ASSERT_TRUE(j.is_object());
+    EXPECT_NE(j.at("reason").get<std::string>().find("interrupted by SIGTERM"), std::string::npos);
+    EXPECT_LT(j.at("summary").at("duration_s").get<double>(), 5);
+}
+
+TEST(Integration, ClockOffsetComesFromChronyc) {
+    // A stand-in chronyc first on PATH, for this test's rot13-load only.
+    std::string dir = loadgen_test::temp_path(".bin");
+    std::filesystem::create_directories(dir);
+    {
+        std::ofstream script(dir + "/chronyc");
+        script << "#!/bin/sh\n"
+                  "printf 'System time     : 0.000250000 seconds slow of NTP time\\n'\n"
+                  "printf 'Root delay      : 0.002 seconds\\nRoot dispersion : 0.001 seconds\\n'\n"
+                  "printf 'Leap status     : Normal\\n'\n";
+    }
+    std::filesystem::permissions(dir + "/chronyc", std::filesystem::perms::owner_all);
+    std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", (dir + ":" + old_path).c_str(), 1);
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_with_json({"--port", port_of(s), "-c", "1", "--duration", "0.2", "--warmup", "0", "-q"});
+    ::setenv("PATH", old_path.c_str(), 1);
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(r.run.status, 0) << r.run.err;
+    const json& clock = r.results.at("context").at("clock");
+    EXPECT_DOUBLE_EQ(clock.at("offset_s").get<double>(), -0.00025);
+    EXPECT_DOUBLE_EQ(clock.at("max_error_s").get<double>(), 0.002);
 }
 
 TEST(Integration, HdrLogHoldsEverySecondOfTheWindow) {

@@ -105,6 +105,41 @@ TEST(Options, OpenLoopDepthDefaultsToACapOfAThousand) {
     EXPECT_EQ(parse({"--port", "1", "--rate", "100"}).effective_depth(), 1000);
 }
 
+TEST(Options, SeveralGeneratorsFlags) {
+    std::vector<std::string_view> args = {"--port", "1", "--start-at", "1800000005.25", "--label", "client-3",
+                                          "--stop-on-stdin-close"};
+    auto o = loadgen::parse_options(args, 1800000000.0);
+    EXPECT_DOUBLE_EQ(o.start_at_epoch_s, 1800000005.25);
+    EXPECT_EQ(o.label, "client-3");
+    EXPECT_TRUE(o.stop_on_stdin_close);
+    EXPECT_EQ(parse({"--port", "1"}).start_at_epoch_s, 0);  // default: start at once
+}
+
+TEST(Options, StartAtALittleInThePastIsAccepted) {
+    std::vector<std::string_view> args = {"--port", "1", "--start-at", "1800000000"};
+    EXPECT_NO_THROW(loadgen::parse_options(args, 1800000000.0 + loadgen::start_at_tolerance_s - 0.1));
+}
+
+TEST(Options, StartAtInThePastIsRefusedSayingByHowMuch) {
+    std::vector<std::string_view> args = {"--port", "1", "--start-at", "1800000000"};
+    try {
+        loadgen::parse_options(args, 1800000012.5);
+        FAIL() << "no error";
+    } catch (const rot13::usage_error& e) {
+        EXPECT_NE(std::string(e.what()).find("is 12.5 s in the past"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Options, StartAtInMillisecondsIsRefused) {
+    std::vector<std::string_view> args = {"--port", "1", "--start-at", "1800000000000"};
+    try {
+        loadgen::parse_options(args, 1800000000.0);
+        FAIL() << "no error";
+    } catch (const rot13::usage_error& e) {
+        EXPECT_NE(std::string(e.what()).find("not milliseconds"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Options, HelpNeedsNoPort) {
     EXPECT_TRUE(parse({"--help"}).help);
 }
@@ -138,6 +173,8 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_args{"unknown_arrivals", {"--port", "1", "--rate", "5", "--arrivals", "bursty"}},
                       bad_args{"backwards_source_range", {"--port", "1", "--source", "127.0.0.9-127.0.0.1"}},
                       bad_args{"source_not_an_address", {"--port", "1", "--source", "localhost"}},
+                      bad_args{"start_at_not_a_number", {"--port", "1", "--start-at", "soon"}},
+                      bad_args{"empty_label", {"--port", "1", "--label", ""}},
                       bad_args{"source_mixes_families", {"--port", "1", "--source", "127.0.0.1-::1"}},
                       bad_args{"source_ipv6_backwards", {"--port", "1", "--source", "fd00::9-fd00::1"}},
                       bad_args{"source_ipv6_beyond_a_64", {"--port", "1", "--source", "fd00::1-fd00:0:0:1::1"}},

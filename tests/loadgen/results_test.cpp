@@ -115,6 +115,7 @@ TEST(Results, MergeAddsHistogramsAndSumsCounts) {
     b.corrected.record(5'000'000'000);
     b.requests = 1001;
     b.errors.timeout = 3;
+    a.start_epoch_s = b.start_epoch_s = 1.8e9;  // the same window
     json ja = loadgen::to_json(a, o, loadgen::judge(a, o), json::object());
     json jb = loadgen::to_json(b, o, loadgen::judge(b, o), json::object());
     json m = loadgen::merge_results({ja, jb});
