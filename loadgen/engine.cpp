@@ -97,6 +97,7 @@ run_result run_load(const options& opts, const progress_fn& progress) {
     // running: traffic, from the warm-up to the drain; done: every worker finished.
     enum class stage { ramping, waiting, running, done } st = stage::ramping;
     std::int64_t t_start = 0, t_measure = 0, t_end = 0, stopped_at = INT64_MAX;
+    std::int64_t wanted_start = 0;                        // when traffic is to begin
     const std::int64_t start_lead = one_second_ns / 500;  // workers get the start this early
     cpu_times window_start{}, window_end{};
     bool window_started = false;
@@ -135,20 +136,18 @@ run_result run_load(const options& opts, const progress_fn& progress) {
                 stopped_at = now;
                 stop_workers(now);
             }
+            // With --start-at, traffic is to begin at that wall-clock time; otherwise at once.
+            wanted_start = opts.start_at_epoch_s > 0 ? steady_of(opts.start_at_epoch_s) : now;
+        }
+        if (st == stage::waiting && (stopped_at != INT64_MAX || now >= wanted_start - start_lead)) {
+            st = stage::running;
             // Every worker gets the same times; the start leaves them a moment to receive
-            // it. With --start-at, traffic begins at that wall-clock time, or at once if the
-            // ramp-up took longer (start_late_s says by how much).
-            t_start = now + start_lead;
-            if (opts.start_at_epoch_s > 0) {
-                std::int64_t wanted = steady_of(opts.start_at_epoch_s);
-                result.start_late_s = std::max<double>(0, static_cast<double>(t_start - wanted) / 1e9);
-                t_start = std::max(t_start, wanted);
-            }
+            // it. A ramp-up that took longer than --start-at allowed, or a late wake-up,
+            // moves the start (and so the window) later: start_late_s says by how much.
+            t_start = std::max(wanted_start, now + start_lead / 4);
+            if (opts.start_at_epoch_s > 0) result.start_late_s = static_cast<double>(t_start - wanted_start) / 1e9;
             t_measure = t_start + static_cast<std::int64_t>(opts.warmup_s * 1e9);
             t_end = t_measure + static_cast<std::int64_t>(opts.duration_s * 1e9);
-        }
-        if (st == stage::waiting && (stopped_at != INT64_MAX || now >= t_start - start_lead)) {
-            st = stage::running;
             if (stopped_at == INT64_MAX) {
                 result.traffic_start_epoch_s = epoch_of(t_start);
                 for (auto& w : workers) w->start_traffic(t_start, t_measure, t_end);
@@ -168,7 +167,8 @@ run_result run_load(const options& opts, const progress_fn& progress) {
         }
         // Every 5 ms; while waiting for the start, wake up for it exactly.
         std::int64_t sleep_ns = one_second_ns / 200;
-        if (st == stage::waiting) sleep_ns = std::clamp<std::int64_t>(t_start - start_lead - now, 0, sleep_ns);
+        if (st == stage::waiting)
+            sleep_ns = std::clamp<std::int64_t>(wanted_start - start_lead - now, 0, sleep_ns);
         poll.expires_after(std::chrono::nanoseconds(sleep_ns));
         poll.async_wait([&](const error_code& ec) {
             if (!ec) on_poll();

@@ -8,6 +8,10 @@ ROT13_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROT13_PACKAGES=(cmake g++ make pkg-config libevent-dev libboost-dev nlohmann-json3-dev liburing-dev
                 libgtest-dev libbenchmark-dev zlib1g-dev python3-matplotlib python3-numpy python3-pytest)
 
+# The multi-host tests (tests/multihost/) make hosts of network namespaces, which needs root,
+# and reach one of them through a real sshd that the test starts inside a namespace.
+ROT13_MULTIHOST_PACKAGES=(iproute2 openssh-server)
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -37,6 +41,21 @@ ensure_packages() {
     log "installing ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install "${apt_options[@]}" "${missing[@]}" >/dev/null
+}
+
+# Installs the multi-host tests' packages, as root only (the tests skip without root). Where
+# systemd runs (a workstation, a server rather than a container or CI), installing
+# openssh-server would also start an SSH server on the machine: there it is left to the
+# user, and the ssh test skips saying so.
+ensure_multihost_packages() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ ! -x /usr/sbin/sshd ]; then
+        log "not installing openssh-server: under systemd that would start an SSH server here;" \
+            "tests/multihost skips its ssh test (install openssh-server yourself to run it)"
+        ensure_packages iproute2
+        return 0
+    fi
+    ensure_packages "${ROT13_MULTIHOST_PACKAGES[@]}"
 }
 
 # Configures and builds build/ (Release by default). Extra arguments go to cmake.

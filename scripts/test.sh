@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs missing packages, builds with warnings as errors, and runs every test: unit,
-# conformance (every server over real sockets), load generator, harness, Python, and
-# rot13-load's portability checks (scripts/portability.sh: Windows under Wine, clang + libc++).
+# conformance (every server over real sockets), load generator, harness, multi-host (network
+# namespaces, as root), Python, and rot13-load's portability checks (scripts/portability.sh:
+# Windows under Wine, clang + libc++).
 # Usage: scripts/test.sh [ctest arguments, e.g. -R conformance.epoll]
 #   With ctest arguments only ctest runs. ROT13_SKIP_PORTABILITY=1 leaves the portability
 #   checks out (they install MinGW-w64, Wine and clang, and take a few minutes); the script
@@ -11,6 +12,7 @@ source "$(dirname "$0")/common.sh"
 cd "$ROT13_ROOT"
 
 ensure_packages
+ensure_multihost_packages
 mkdir -p build
 build_tree -DROT13_WERROR=ON
 raise_nofile_limit

@@ -330,7 +330,7 @@ TEST(Integration, StartAtStartsTwoGeneratorsTogetherAndTheyMergeExactly) {
         // Traffic began at the time given, not when the process started.
         EXPECT_NEAR(j->at("summary").at("traffic_start_epoch_s").get<double>(), std::stod(start), 0.005);
         EXPECT_NEAR(j->at("summary").at("window_start_epoch_s").get<double>(), std::stod(start) + 0.2, 0.005);
-        EXPECT_EQ(j->at("summary").at("start_late_s"), 0.0);
+        EXPECT_LT(j->at("summary").at("start_late_s").get<double>(), 0.005);  // a timer's wake-up
     }
     EXPECT_EQ(ja.at("config").at("label"), "one");
     EXPECT_EQ(jb.at("config").at("label"), "two");

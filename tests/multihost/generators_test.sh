@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The server in one network namespace, two load generators in two others — one started
+# through `ip netns exec`, one through a real sshd — started together with --start-at and
+# merged with `rot13-load merge`. Checks: the merged requests are the sum of the parts,
+# the merged histogram is the sum of the parts' bucket by bucket and its p99 lies in the
+# right bucket, the start spread is small; then that a generator started over ssh is gone
+# once its ssh client is killed (-9) and once its link is cut. Leaves no namespace, veth or
+# process behind. Skips (exit 77) when not root or without namespaces or sshd.
+# Usage: generators_test.sh BIN_DIR
+set -euo pipefail
+BIN=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/netns.sh"
+PY=/usr/bin/python3
+
+netns_require
+[ -x /usr/sbin/sshd ] || skip "openssh-server is not installed (Debian: apt-get install openssh-server)"
+WORK=$(mktemp -d /tmp/rot13-multihost.XXXXXX)
+netns_create
+trap 'netns_cleanup; rm -rf "$WORK"' EXIT
+sshd_start "$WORK"
+
+# Pinned apart on two cores: the server on CPU 0, the generators on CPU 1.
+CPUS=$(nproc)
+pin() { if [ "$CPUS" -ge 2 ]; then echo "/usr/bin/taskset -c $1"; fi; }
+
+SERVER_OUT=$WORK/server.out
+server_start ip netns exec "$NS_SERVER" $(pin 0) "$BIN/rot13-epoll" --bind "$SERVER_ADDRESS" --port 0
+echo "server: rot13-epoll in $NS_SERVER on $SERVER_ADDRESS:$SERVER_PORT"
+
+# 1. Two generators, started together. The ssh one keeps its stdin open on a FIFO (a
+# background job's stdin would be /dev/null, which --stop-on-stdin-close reads as "stop").
+DURATION=${ROT13_MULTIHOST_DURATION:-3}
+LOAD_ARGS=(--host "$SERVER_ADDRESS" --port "$SERVER_PORT" -c 8 --duration "$DURATION" --warmup 0.5 -q)
+mkfifo "$WORK/hold"
+exec 7<>"$WORK/hold"
+START=$(epoch_in 1.5)
+echo "start at $START"
+ip netns exec "$NS_GEN1" $(pin 1) "$BIN/rot13-load" "${LOAD_ARGS[@]}" --start-at "$START" --label gen1-netns \
+    --json "$WORK/gen1.json" &
+gen1=$!
+"${SSH_TO_GEN2[@]}" $(pin 1) "$BIN/rot13-load" "${LOAD_ARGS[@]}" --start-at "$START" --label gen2-ssh \
+    --stop-on-stdin-close --json - <&7 >"$WORK/gen2.json" 2>"$WORK/gen2.err" &
+gen2=$!
+status=0
+wait $gen1 || { status=$?; echo "gen1 exited $status" >&2; }
+wait $gen2 || { status=$?; echo "gen2 exited $status: $(cat "$WORK/gen2.err")" >&2; }
+[ $status -eq 0 ] || fail "a generator failed"
+"$BIN/rot13-load" merge "$WORK/gen1.json" "$WORK/gen2.json" >"$WORK/merged.json" 2>"$WORK/merge.err" \
+    || fail "merge: $(cat "$WORK/merge.err")"
+cat "$WORK/merge.err"
+
+"$PY" - "$WORK/gen1.json" "$WORK/gen2.json" "$WORK/merged.json" <<'PYTHON'
+import json, math, sys
+parts = [json.load(open(f)) for f in sys.argv[1:3]]
+merged = json.load(open(sys.argv[3]))
+def fail(why):
+    print("FAILED:", why); sys.exit(1)
+for p in parts:
+    if p["status"] != "ok": fail(p["config"]["label"] + ": " + p["reason"])
+    if p["summary"]["errors"]["total"] != 0: fail("errors in " + p["config"]["label"])
+    if p["summary"]["start_late_s"] > 0.05: fail(p["config"]["label"] + " started late")
+hosts = {p["context"]["host"] for p in parts}
+s = merged["summary"]
+if s["requests"] != sum(p["summary"]["requests"] for p in parts): fail("merged requests are not the sum")
+# The merged histogram is the parts' added bucket by bucket...
+buckets = {}
+for p in parts:
+    for low, n in p["histograms"]["corrected"]["buckets"]: buckets[low] = buckets.get(low, 0) + n
+if sorted(buckets.items()) != [tuple(b) for b in merged["histograms"]["corrected"]["buckets"]]:
+    fail("the merged histogram is not the sum of the parts'")
+# ...and its p99 is the top of the bucket that holds rank ceil(0.99 n), capped at the max.
+lows = sorted(buckets)
+rank, seen, p99 = math.ceil(0.99 * s["latency_ns"]["corrected"]["count"]), 0, None
+for i, low in enumerate(lows):
+    seen += buckets[low]
+    if seen >= rank:
+        p99 = (low, lows[i + 1] if i + 1 < len(lows) else math.inf)
+        break
+reported = s["latency_ns"]["corrected"]["p99"]
+if not (p99[0] <= reported < p99[1] or reported == s["latency_ns"]["corrected"]["max"]):
+    fail("merged p99 %d is not in its bucket [%d, %s)" % (reported, p99[0], p99[1]))
+m = merged["merge"]
+if m["forced"]: fail("merge was forced")
+if m["start_spread_ms"] > 50: fail("start spread %.1f ms" % m["start_spread_ms"])
+print("%-12s %12s %10s %18s %10s" % ("part", "lines/s", "p99 us", "window start", "late ms"))
+for p in parts:
+    print("%-12s %12.0f %10.1f %18.6f %10.3f" % (p["config"]["label"], p["summary"]["requests_per_sec"],
+          p["summary"]["latency_ns"]["corrected"]["p99"] / 1e3, p["summary"]["window_start_epoch_s"],
+          p["summary"]["start_late_s"] * 1e3))
+print("%-12s %12.0f %10.1f   start spread %.3f ms, common window %.3f s, requests %d = %s" % (
+      "merged", s["requests_per_sec"], reported / 1e3, m["start_spread_ms"], m["common_window_s"],
+      s["requests"], " + ".join(str(p["summary"]["requests"]) for p in parts)))
+PYTHON
+
+# 2. Lifetimes: ssh does not signal the remote command when it ends; the command sees its
+# stdin close. Killing the ssh client (-9) must leave no generator behind...
+LONG_ARGS=(--host "$SERVER_ADDRESS" --port "$SERVER_PORT" -c 2 --duration 60 --warmup 0 -q --json /dev/null)
+"${SSH_TO_GEN2[@]}" "$BIN/rot13-load" "${LONG_ARGS[@]}" --stop-on-stdin-close <&7 >/dev/null 2>&1 &
+client=$!
+deadline=$(( SECONDS + 10 ))
+until [ -n "$(netns_pids_named "$NS_GEN2" rot13-load)" ]; do
+    [ $SECONDS -lt $deadline ] || fail "the remote generator did not start"
+    sleep 0.1
+done
+kill -KILL $client
+wait $client 2>/dev/null || true
+netns_wait_gone "$NS_GEN2" rot13-load 10 || fail "a generator was left running after kill -9 of its ssh client"
+echo "ok: kill -9 of the ssh client left no generator behind"
+
+# ...and so must cutting its link (no FIN reaches sshd: its client-alive probes end the
+# session, which closes the command's stdin).
+"${SSH_TO_GEN2_ALONE[@]}" "$BIN/rot13-load" "${LONG_ARGS[@]}" --stop-on-stdin-close <&7 >/dev/null 2>&1 &
+client=$!
+deadline=$(( SECONDS + 10 ))
+until [ -n "$(netns_pids_named "$NS_GEN2" rot13-load)" ]; do
+    [ $SECONDS -lt $deadline ] || fail "the remote generator did not start"
+    sleep 0.1
+done
+ip -n "$NS_SERVER" link del "$VETH_S2"
+netns_wait_gone "$NS_GEN2" rot13-load 15 || fail "a generator was left running after its link was cut"
+echo "ok: cutting the link left no generator behind"
+kill -KILL $client 2>/dev/null || true
+wait $client 2>/dev/null || true
+exec 7>&-
+echo "PASSED"
