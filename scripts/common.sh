@@ -9,8 +9,9 @@ ROT13_PACKAGES=(cmake g++ make pkg-config libevent-dev libboost-dev nlohmann-jso
                 libgtest-dev libbenchmark-dev zlib1g-dev python3-matplotlib python3-numpy python3-pytest)
 
 # The multi-host tests (tests/multihost/) make hosts of network namespaces, which needs root,
-# and reach one of them through a real sshd that the test starts inside a namespace.
-ROT13_MULTIHOST_PACKAGES=(iproute2 openssh-server)
+# and reach one of them through a real sshd that the test starts inside a namespace; the
+# Kubernetes manifests (docker/k8s/) are checked against the API models of python3-kubernetes.
+ROT13_MULTIHOST_PACKAGES=(iproute2 openssh-server python3-yaml python3-kubernetes)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -52,7 +53,7 @@ ensure_multihost_packages() {
     if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && [ ! -x /usr/sbin/sshd ]; then
         log "not installing openssh-server: under systemd that would start an SSH server here;" \
             "tests/multihost skips its ssh test (install openssh-server yourself to run it)"
-        ensure_packages iproute2
+        ensure_packages iproute2 python3-yaml python3-kubernetes
         return 0
     fi
     ensure_packages "${ROT13_MULTIHOST_PACKAGES[@]}"

@@ -59,7 +59,9 @@ def fail(why):
 for p in parts:
     if p["status"] != "ok": fail(p["config"]["label"] + ": " + p["reason"])
     if p["summary"]["errors"]["total"] != 0: fail("errors in " + p["config"]["label"])
-    if p["summary"]["start_late_s"] > 0.05: fail(p["config"]["label"] + " started late")
+    # Late by a wake-up (µs on a quiet machine, tens of ms on a loaded one); a second
+    # would mean that --start-at did not work.
+    if p["summary"]["start_late_s"] > 1: fail("%s started %.3f s late" % (p["config"]["label"], p["summary"]["start_late_s"]))
 hosts = {p["context"]["host"] for p in parts}
 s = merged["summary"]
 if s["requests"] != sum(p["summary"]["requests"] for p in parts): fail("merged requests are not the sum")
@@ -82,7 +84,7 @@ if not (p99[0] <= reported < p99[1] or reported == s["latency_ns"]["corrected"][
     fail("merged p99 %d is not in its bucket [%d, %s)" % (reported, p99[0], p99[1]))
 m = merged["merge"]
 if m["forced"]: fail("merge was forced")
-if m["start_spread_ms"] > 50: fail("start spread %.1f ms" % m["start_spread_ms"])
+if m["start_spread_ms"] > 250: fail("start spread %.1f ms" % m["start_spread_ms"])
 print("%-12s %12s %10s %18s %10s" % ("part", "lines/s", "p99 us", "window start", "late ms"))
 for p in parts:
     print("%-12s %12.0f %10.1f %18.6f %10.3f" % (p["config"]["label"], p["summary"]["requests_per_sec"],

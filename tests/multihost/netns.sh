@@ -126,6 +126,7 @@ LogLevel ERROR
 CONFIG
     mkdir -p /run/sshd  # sshd's privilege-separation directory (systemd makes it at boot)
     ip netns exec "$NS_GEN2" /usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>"$dir/sshd.log" &
+    disown  # netns_cleanup kills it; no "Killed" notice from bash then
     SSH_OPTIONS=(-F /dev/null -i "$dir/client_key" -o BatchMode=yes -o StrictHostKeyChecking=no
                  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR)
     SSH_TO_GEN2=(ip netns exec "$NS_SERVER" ssh "${SSH_OPTIONS[@]}" -o ControlMaster=auto
@@ -144,6 +145,7 @@ CONFIG
 # line; sets SERVER_PORT.
 server_start() {
     "$@" >"$SERVER_OUT" 2>&1 &
+    disown
     local deadline=$(( SECONDS + 10 ))
     until grep -q "^listening on " "$SERVER_OUT" 2>/dev/null; do
         [ $SECONDS -lt $deadline ] || { cat "$SERVER_OUT" >&2; echo "FAILED: no readiness line" >&2; exit 1; }
