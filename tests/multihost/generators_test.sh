@@ -71,9 +71,10 @@ for p in parts:
     for low, n in p["histograms"]["corrected"]["buckets"]: buckets[low] = buckets.get(low, 0) + n
 if sorted(buckets.items()) != [tuple(b) for b in merged["histograms"]["corrected"]["buckets"]]:
     fail("the merged histogram is not the sum of the parts'")
-# ...and its p99 is the top of the bucket that holds rank ceil(0.99 n), capped at the max.
+# ...and its p99 is the top of the bucket that holds HdrHistogram's rank, 0.99 n rounded,
+# capped at the max.
 lows = sorted(buckets)
-rank, seen, p99 = math.ceil(0.99 * s["latency_ns"]["corrected"]["count"]), 0, None
+rank, seen, p99 = max(1, int(0.99 * s["latency_ns"]["corrected"]["count"] + 0.5)), 0, None
 for i, low in enumerate(lows):
     seen += buckets[low]
     if seen >= rank:
