@@ -108,13 +108,12 @@ int merge(const std::vector<std::string_view>& files, bool force) {
     std::fputs((merged.dump() + "\n").c_str(), stdout);
     // One line on stderr says what was merged, so that a mistake shows without reading JSON.
     const nlohmann::json& m = merged.at("merge");
-    const nlohmann::json& s = merged.at("summary");
+    char spread[32] = "unknown";
+    if (m.at("start_spread_ms").is_number())
+        std::snprintf(spread, sizeof(spread), "%.1f ms", m.at("start_spread_ms").get<double>());
     std::fprintf(stderr, "%s merge: %zu runs, %.0f lines/s over a common window of %.3f s, start spread %s%s\n",
-                 program, runs.size(), s.at("requests_per_sec").get<double>(), m.at("common_window_s").get<double>(),
-                 m.at("start_spread_ms").is_number()
-                     ? (std::to_string(std::llround(m.at("start_spread_ms").get<double>())) + " ms").c_str()
-                     : "unknown",
-                 m.at("forced").get<bool>() ? " (forced)" : "");
+                 program, runs.size(), merged.at("summary").at("requests_per_sec").get<double>(),
+                 m.at("common_window_s").get<double>(), spread, m.at("forced").get<bool>() ? " (forced)" : "");
     return 0;
 }
 

@@ -193,6 +193,18 @@ TEST(Merge, EachInputIsListedWithItsFigures) {
     EXPECT_NEAR(m.at("merge").at("start_spread_ms").get<double>(), 3.0, 1e-3);
 }
 
+TEST(Merge, AFailedGeneratorFailsTheMergeNamingItAndKeepsTheOthers) {
+    json a = crafted_run(t0, 5, 100), b = crafted_run(t0, 5, 100);
+    b["config"]["label"] = "g2";
+    b["status"] = "failed";
+    b["reason"] = "12 validation failures";
+    json m = loadgen::merge_results({a, b});
+    EXPECT_EQ(m.at("status"), "failed");
+    EXPECT_EQ(m.at("reason"), "g2: 12 validation failures");
+    EXPECT_EQ(m.at("summary").at("requests"), 1000);
+    EXPECT_EQ(m.at("merge").at("inputs")[1].at("status"), "failed");
+}
+
 TEST(Merge, HistogramsOfAnotherLayoutAreRefused) {
     json a = crafted_run(t0, 2, 10), b = crafted_run(t0, 2, 10);
     b["histograms"]["corrected"]["significant_digits"] = 2;

@@ -101,27 +101,19 @@ PYTHON
 LONG_ARGS=(--host "$SERVER_ADDRESS" --port "$SERVER_PORT" -c 2 --duration 60 --warmup 0 -q --json /dev/null)
 "${SSH_TO_GEN2[@]}" "$BIN/rot13-load" "${LONG_ARGS[@]}" --stop-on-stdin-close <&7 >/dev/null 2>&1 &
 client=$!
-deadline=$(( SECONDS + 10 ))
-until [ -n "$(netns_pids_named "$NS_GEN2" rot13-load)" ]; do
-    [ $SECONDS -lt $deadline ] || fail "the remote generator did not start"
-    sleep 0.1
-done
+netns_wait "$NS_GEN2" rot13-load 10 started || fail "the remote generator did not start"
 kill -KILL $client
 wait $client 2>/dev/null || true
-netns_wait_gone "$NS_GEN2" rot13-load 10 || fail "a generator was left running after kill -9 of its ssh client"
+netns_wait "$NS_GEN2" rot13-load 10 gone || fail "a generator was left running after kill -9 of its ssh client"
 echo "ok: kill -9 of the ssh client left no generator behind"
 
 # ...and so must cutting its link (no FIN reaches sshd: its client-alive probes end the
 # session, which closes the command's stdin).
 "${SSH_TO_GEN2_ALONE[@]}" "$BIN/rot13-load" "${LONG_ARGS[@]}" --stop-on-stdin-close <&7 >/dev/null 2>&1 &
 client=$!
-deadline=$(( SECONDS + 10 ))
-until [ -n "$(netns_pids_named "$NS_GEN2" rot13-load)" ]; do
-    [ $SECONDS -lt $deadline ] || fail "the remote generator did not start"
-    sleep 0.1
-done
+netns_wait "$NS_GEN2" rot13-load 10 started || fail "the remote generator did not start"
 ip -n "$NS_SERVER" link del "$VETH_S2"
-netns_wait_gone "$NS_GEN2" rot13-load 15 || fail "a generator was left running after its link was cut"
+netns_wait "$NS_GEN2" rot13-load 15 gone || fail "a generator was left running after its link was cut"
 echo "ok: cutting the link left no generator behind"
 kill -KILL $client 2>/dev/null || true
 wait $client 2>/dev/null || true

@@ -87,10 +87,12 @@ netns_pids_named() {
     return 0
 }
 
-# Waits up to $3 seconds until no process named $2 is left in namespace $1.
-netns_wait_gone() {
+# netns_wait NS NAME SECONDS started|gone: waits up to SECONDS until a process named NAME
+# runs in namespace NS, or until none is left; fails when the time is up.
+netns_wait() {
     local deadline=$(( SECONDS + $3 ))
-    while [ -n "$(netns_pids_named "$1" "$2")" ]; do
+    until { [ "$4" = started ] && [ -n "$(netns_pids_named "$1" "$2")" ]; } ||
+          { [ "$4" = gone ] && [ -z "$(netns_pids_named "$1" "$2")" ]; }; do
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.1
     done
