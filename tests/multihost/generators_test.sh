@@ -34,8 +34,13 @@ DURATION=${ROT13_MULTIHOST_DURATION:-3}
 LOAD_ARGS=(--host "$SERVER_ADDRESS" --port "$SERVER_PORT" -c 8 --duration "$DURATION" --warmup 0.5 -q)
 mkfifo "$WORK/hold"
 exec 7<>"$WORK/hold"
-START=$(epoch_in 1.5)
-echo "start at $START"
+# The start leaves time for both to be started and to open their connections: 1.5 s, plus
+# three times what one ssh command takes now (seconds on a loaded machine).
+t0=$(epoch_in 0)
+"${SSH_TO_GEN2[@]}" /bin/true
+LEAD=$(/usr/bin/python3 -c "import sys, time; print(1.5 + 3 * (time.time() - float(sys.argv[1])))" "$t0")
+START=$(epoch_in "$LEAD")
+echo "start at $START (in $LEAD s)"
 ip netns exec "$NS_GEN1" $(pin 1) "$BIN/rot13-load" "${LOAD_ARGS[@]}" --start-at "$START" --label gen1-netns \
     --json "$WORK/gen1.json" &
 gen1=$!

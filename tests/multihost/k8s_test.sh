@@ -23,9 +23,8 @@ WORK=$(mktemp -d /tmp/rot13-k8s.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # 1. Render and check (this needs no root).
-START=$(( $(date +%s) + 4 ))
-"$ROOT/docker/k8s/run.sh" --render --generators 2 --start-at "$START" --connections 4 --duration 2 --warmup 0.5 \
-    >"$WORK/manifests.yaml"
+"$ROOT/docker/k8s/run.sh" --render --generators 2 --start-at "$(( $(date +%s) + 60 ))" --connections 4 \
+    --duration 2 --warmup 0.5 >"$WORK/manifests.yaml"
 $PY "$HERE/check_k8s_manifests.py" "$WORK/manifests.yaml" --commands "$WORK/commands.json" \
     || fail "the manifests do not pass the checks"
 
@@ -46,11 +45,12 @@ done
 
 # The command of the container, with $(NAME) expanded from env as the kubelet does
 # ($$ stands for $), and the image's binaries mapped to the build's, one word a line.
-container_command() {  # which (server|generator) [completion index]
-    $PY - "$WORK/commands.json" "$1" "${2:-}" "$BIN" <<'PYTHON'
+# START_AT is the one given, as run.sh sets it when it applies the Job.
+container_command() {  # which (server|generator) [completion index] [START_AT]
+    $PY - "$WORK/commands.json" "$1" "${2:-}" "$BIN" "${3:-}" <<'PYTHON'
 import json, re, sys
-spec, which, index, bin_dir = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
-env = dict(spec["env"], JOB_COMPLETION_INDEX=index)
+spec, which, index, bin_dir, start = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+env = dict(spec["env"], JOB_COMPLETION_INDEX=index, START_AT=start or spec["env"]["START_AT"])
 def expand(word):
     return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
                   lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), word)
@@ -63,14 +63,18 @@ mapfile -t server_argv < <(container_command server)
 SERVER_OUT=$WORK/server.out
 server_start ip netns exec "$NS_SERVER" "${server_argv[@]}"
 echo "server (the Deployment's command): ${server_argv[*]}"
-pids=()
-namespaces=("$NS_GEN1" "$NS_GEN2")
-for index in 0 1; do
-    mapfile -t argv < <(container_command generator $index)
-    [ $index = 1 ] || echo "generator (the Job's command): ${argv[*]}"
-    ip netns exec "${namespaces[$index]}" "${argv[@]}" >"$WORK/pod-$index.log" 2>&1 &
-    pids+=($!)
-done
+# Both commands first, with a stand-in for START_AT; then the start, a few seconds ahead
+# of the moment both are launched (python's start-up takes seconds on a loaded machine).
+mapfile -t argv0 < <(container_command generator 0 @START_AT@)
+mapfile -t argv1 < <(container_command generator 1 @START_AT@)
+START=$(( $(date +%s) + 3 ))
+argv0=("${argv0[@]//@START_AT@/$START}")
+argv1=("${argv1[@]//@START_AT@/$START}")
+echo "generator (the Job's command): ${argv0[*]}"
+ip netns exec "$NS_GEN1" "${argv0[@]}" >"$WORK/pod-0.log" 2>&1 &
+pids=($!)
+ip netns exec "$NS_GEN2" "${argv1[@]}" >"$WORK/pod-1.log" 2>&1 &
+pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid" || fail "a generator failed: $(cat "$WORK"/pod-*.log)"; done
 
 # 3. Collected as run.sh does (the results object is the log's one JSON line) and merged.
