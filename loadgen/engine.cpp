@@ -189,6 +189,8 @@ run_result run_load(const options& opts, const progress_fn& progress) {
             progress({static_cast<double>(now - t_start) / 1e9, now >= t_measure,
                       static_cast<double>(completions - last_completions), seconds.last_p99(), errors});
             last_completions = completions;
+        } else if (progress && st == stage::waiting) {
+            progress({static_cast<double>(now_ns() - wanted_start) / 1e9, false, 0, 0, 0});  // a countdown
         }
         ticker.expires_after(std::chrono::seconds(1));
         ticker.async_wait([&](const error_code& ec) {

@@ -105,7 +105,7 @@ struct run_result {
 
 // Live figures for the progress line, called once a second from the control thread.
 struct progress_sample {
-    double elapsed_s;  // since traffic started (warm-up included)
+    double elapsed_s;  // since traffic started (warm-up included); < 0: until --start-at
     bool measuring;
     double lines_per_s;    // over the last second
     std::int64_t p99_ns;   // corrected p99 of the last complete second (0 if none yet)

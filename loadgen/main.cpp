@@ -42,6 +42,11 @@ void write_file_atomically(const std::string& path, const std::string& text) {
 }
 
 void show_progress(const loadgen::progress_sample& s) {
+    if (s.elapsed_s < 0) {
+        std::fprintf(stderr, "\rconnected; traffic starts in %.0f s (--start-at)   ", -s.elapsed_s);
+        std::fflush(stderr);
+        return;
+    }
     // The p99 is that of the last complete second of the window: "-" until there is one.
     char p99[32] = "        -";
     if (s.p99_ns > 0) std::snprintf(p99, sizeof(p99), "%9.1f", static_cast<double>(s.p99_ns) / 1e3);
