@@ -136,8 +136,9 @@ run_result run_load(const options& opts, const progress_fn& progress) {
                 stopped_at = now;
                 stop_workers(now);
             }
-            // With --start-at, traffic is to begin at that wall-clock time; otherwise at once.
-            wanted_start = opts.start_at_epoch_s > 0 ? steady_of(opts.start_at_epoch_s) : now;
+            // With --start-at, traffic is to begin at that wall-clock time; otherwise at once
+            // (in a moment, so that the workers receive the start before it).
+            wanted_start = opts.start_at_epoch_s > 0 ? steady_of(opts.start_at_epoch_s) : now + start_lead;
         }
         if (st == stage::waiting && (stopped_at != INT64_MAX || now >= wanted_start - start_lead)) {
             st = stage::running;
