@@ -53,8 +53,11 @@ std::optional<double> seconds_field(const std::string& value) {
 }  // namespace
 
 json clock_from_chronyc(const std::optional<command_output>& tracking) {
-    json clock = {{"source", "chronyc tracking"}, {"offset_s", nullptr}, {"max_error_s", nullptr},
-                  {"leap_status", nullptr}, {"reason", nullptr}};
+    json clock = {{"source", "chronyc tracking"},
+                  {"offset_s", nullptr},
+                  {"max_error_s", nullptr},
+                  {"leap_status", nullptr},
+                  {"reason", nullptr}};
     if (!tracking || tracking->status == 127) {
         clock["reason"] = "chronyc not found (no chrony here: the clock's offset is unknown)";
         return clock;

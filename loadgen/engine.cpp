@@ -146,7 +146,8 @@ run_result run_load(const options& opts, const progress_fn& progress) {
             // it. A ramp-up that took longer than --start-at allowed, or a late wake-up,
             // moves the start (and so the window) later: start_late_s says by how much.
             t_start = std::max(wanted_start, now + start_lead / 4);
-            if (opts.start_at_epoch_s > 0) result.start_late_s = static_cast<double>(t_start - wanted_start) / 1e9;
+            if (opts.start_at_epoch_s > 0)
+                result.start_late_s = static_cast<double>(t_start - wanted_start) / 1e9;
             t_measure = t_start + static_cast<std::int64_t>(opts.warmup_s * 1e9);
             t_end = t_measure + static_cast<std::int64_t>(opts.duration_s * 1e9);
             if (stopped_at == INT64_MAX) {

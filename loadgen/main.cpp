@@ -116,9 +116,10 @@ int merge(const std::vector<std::string_view>& files, bool force) {
     char spread[32] = "unknown";
     if (m.at("start_spread_ms").is_number())
         std::snprintf(spread, sizeof(spread), "%.1f ms", m.at("start_spread_ms").get<double>());
-    std::fprintf(stderr, "%s merge: %zu runs, %.0f lines/s over a common window of %.3f s, start spread %s%s\n",
-                 program, runs.size(), merged.at("summary").at("requests_per_sec").get<double>(),
-                 m.at("common_window_s").get<double>(), spread, m.at("forced").get<bool>() ? " (forced)" : "");
+    std::fprintf(
+        stderr, "%s merge: %zu runs, %.0f lines/s over a common window of %.3f s, start spread %s%s\n",
+        program, runs.size(), merged.at("summary").at("requests_per_sec").get<double>(),
+        m.at("common_window_s").get<double>(), spread, m.at("forced").get<bool>() ? " (forced)" : "");
     return 0;
 }
 

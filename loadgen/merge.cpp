@@ -51,7 +51,8 @@ std::vector<std::string> mismatches(const std::vector<input>& in) {
         for (const input& b : in) {
             std::string va = value_of(ca), vb = value_of(b.run->at("config"));
             if (va != vb) {
-                out.push_back(std::string(what) + " differs: " + a.name + " " + va + ", " + b.name + " " + vb);
+                out.push_back(std::string(what) + " differs: " + a.name + " " + va + ", " + b.name + " " +
+                              vb);
                 return;
             }
         }
@@ -60,14 +61,16 @@ std::vector<std::string> mismatches(const std::vector<input>& in) {
     compare("mode", [](const json& c) { return c.value("mode", "?"); });
     compare("line size", [](const json& c) { return std::to_string(c.value("size", std::uint64_t{0})); });
     if (ca.value("mode", "") == "open")
-        compare("rate per generator", [](const json& c) { return number_text(c.value("rate", 0.0)) + " lines/s"; });
+        compare("rate per generator",
+                [](const json& c) { return number_text(c.value("rate", 0.0)) + " lines/s"; });
     else
         compare("depth", [](const json& c) { return std::to_string(c.value("depth", 0)); });
 
     for (const input& i : in)
         if (i.start <= 0) {
-            out.push_back(i.name + " has no summary.window_start_epoch_s (written by an older rot13-load, or "
-                                   "its window never opened): it cannot be lined up with the others");
+            out.push_back(i.name +
+                          " has no summary.window_start_epoch_s (written by an older rot13-load, or "
+                          "its window never opened): it cannot be lined up with the others");
             return out;
         }
     double common_start = 0, common_end = INFINITY, longest = 0;
@@ -79,7 +82,8 @@ std::vector<std::string> mismatches(const std::vector<input>& in) {
     double overlap = longest > 0 ? std::max(0.0, common_end - common_start) / longest : 0;
     if (overlap < 0.95) {
         char text[64];
-        std::snprintf(text, sizeof(text), "windows overlap by only %.1f %% (at least 95 %% needed):", overlap * 100);
+        std::snprintf(text, sizeof(text),
+                      "windows overlap by only %.1f %% (at least 95 %% needed):", overlap * 100);
         std::string line = text;
         for (const input& i : in) {
             std::snprintf(text, sizeof(text), " %.3f s from %.3f", i.duration, i.start);
@@ -98,8 +102,7 @@ double requests_between(const input& i, double from, double to) {
         return std::clamp((std::min(to, start + length) - std::max(from, start)) / length, 0.0, 1.0);
     };
     const json& ts = i.run->value("timeseries", json::array());
-    if (ts.empty())
-        return share(i.start, i.duration) * i.run->at("summary").value("requests", 0.0);
+    if (ts.empty()) return share(i.start, i.duration) * i.run->at("summary").value("requests", 0.0);
     double n = 0;
     for (const json& s : ts)
         n += share(i.start + s.value("t", 0.0), s.value("interval_s", 1.0)) * s.value("requests", 0.0);
@@ -157,8 +160,8 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
         const json& s = r.at("summary");
         const json& start = s.value("window_start_epoch_s", json(nullptr));
         std::string host = r.value("context", json::object()).value("host", "");
-        in.push_back({&r, name, r.at("config").value("label", host), start.is_number() ? start.get<double>() : 0,
-                      s.value("duration_s", 0.0)});
+        in.push_back({&r, name, r.at("config").value("label", host),
+                      start.is_number() ? start.get<double>() : 0, s.value("duration_s", 0.0)});
     }
 
     // 1. One experiment, or --force.
@@ -188,7 +191,8 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
             auto [it, inserted] = hists.try_emplace(name, one);
             if (!inserted && !it->second.same_layout(one))
                 throw std::runtime_error(i.name + ": histogram " + name + " has another layout than " +
-                                         in.front().name + "'s (lowest, highest or significant digits differ)");
+                                         in.front().name +
+                                         "'s (lowest, highest or significant digits differ)");
             if (!inserted) it->second.merge(one);
         }
         const json& s = r.at("summary");

@@ -38,8 +38,9 @@ TEST(Clock, OffsetOfAClockBehindIsNegative) {
 }
 
 TEST(Clock, WithoutChronycTheOffsetIsNullAndSaysWhy) {
-    for (const auto& missing : {std::optional<loadgen::command_output>{},
-                                std::optional<loadgen::command_output>{{127, "sh: 1: chronyc: not found\n"}}}) {
+    for (const auto& missing :
+         {std::optional<loadgen::command_output>{},
+          std::optional<loadgen::command_output>{{127, "sh: 1: chronyc: not found\n"}}}) {
         nlohmann::json c = loadgen::clock_from_chronyc(missing);
         EXPECT_TRUE(c.at("offset_s").is_null());
         EXPECT_NE(c.at("reason").get<std::string>().find("chronyc not found"), std::string::npos);

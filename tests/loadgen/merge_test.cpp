@@ -79,20 +79,21 @@ INSTANTIATE_TEST_SUITE_P(
                       "mode differs: a.json closed, b.json open"},
         mismatch_case{"line_size", [](json& b) { b["config"]["size"] = 1024; },
                       "line size differs: a.json 16, b.json 1024"},
-        mismatch_case{"depth", [](json& b) { b["config"]["depth"] = 16; }, "depth differs: a.json 1, b.json 16"},
+        mismatch_case{"depth", [](json& b) { b["config"]["depth"] = 16; },
+                      "depth differs: a.json 1, b.json 16"},
         mismatch_case{"window_4_of_5_s",
                       [](json& b) {
                           b["summary"]["duration_s"] = 4.0;
                           b["timeseries"].erase(4);
                       },
                       "windows overlap by only 80.0 %"},
-        mismatch_case{"window_later",
-                      [](json& b) { b["summary"]["window_start_epoch_s"] = t0 + 0.5; },
+        mismatch_case{"window_later", [](json& b) { b["summary"]["window_start_epoch_s"] = t0 + 0.5; },
                       "windows overlap by only 90.0 %"},
-        mismatch_case{"no_window_start",
-                      [](json& b) { b["summary"].erase("window_start_epoch_s"); },
+        mismatch_case{"no_window_start", [](json& b) { b["summary"].erase("window_start_epoch_s"); },
                       "b.json has no summary.window_start_epoch_s"}),
-    [](const ::testing::TestParamInfo<mismatch_case>& param_info) { return std::string(param_info.param.name); });
+    [](const ::testing::TestParamInfo<mismatch_case>& param_info) {
+        return std::string(param_info.param.name);
+    });
 
 TEST(Merge, OpenLoopRunsMustHaveTheSameRatePerGenerator) {
     json a = crafted_run(t0, 5, 100), b = crafted_run(t0, 5, 100);
@@ -100,7 +101,8 @@ TEST(Merge, OpenLoopRunsMustHaveTheSameRatePerGenerator) {
     a["config"]["rate"] = 1000;
     b["config"]["rate"] = 2000;
     std::string why = mismatch_of({a, b});
-    EXPECT_NE(why.find("rate per generator differs: a.json 1000 lines/s, b.json 2000 lines/s"), std::string::npos)
+    EXPECT_NE(why.find("rate per generator differs: a.json 1000 lines/s, b.json 2000 lines/s"),
+              std::string::npos)
         << why;
     b["config"]["rate"] = 1000;
     json m = loadgen::merge_results({a, b});
