@@ -12,16 +12,9 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROT13_ROOT"
 
-suite=${1:-quick}
+find_suite "${1:-quick}"
+suite_file=$SUITE_FILE
 [ $# -gt 0 ] && shift
-case "$suite" in
-    */* | *.json) suite_file=$suite ;;
-    *) suite_file=harness/suites/$suite.json ;;
-esac
-if [ ! -f "$suite_file" ]; then
-    shipped=$(for f in harness/suites/*.json; do basename "$f" .json; done | tr '\n' ' ')
-    die "no suite $suite_file (shipped: $shipped)"
-fi
 
 # The results directory: the caller's --out, or a new one named after the suite.
 out=""
@@ -30,7 +23,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     [ "${args[$i]}" = "--out" ] && [ $((i + 1)) -lt ${#args[@]} ] && out=${args[$((i + 1))]}
 done
 if [ -z "$out" ]; then
-    out="results/$(basename "$suite_file" .json)-$(date +%Y%m%d-%H%M%S)-$(uname -n)"
+    out=$(default_results_dir "$suite_file")
     args+=(--out "$out")
 fi
 

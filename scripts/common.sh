@@ -4,9 +4,9 @@
 
 ROT13_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Debian/Ubuntu packages the build, the tests and the charts need.
-ROT13_PACKAGES=(cmake g++ make pkg-config libevent-dev libboost-dev nlohmann-json3-dev liburing-dev
-                libgtest-dev libbenchmark-dev zlib1g-dev python3-matplotlib python3-numpy python3-pytest)
+# The package lists (ROT13_PACKAGES and the others): a file of their own, so that
+# docker/Dockerfile can install them in a layer that only a change of the lists rebuilds.
+source "$ROT13_ROOT/scripts/packages.sh"
 
 # The multi-host tests (tests/multihost/) make hosts of network namespaces, which needs root,
 # and reach one of them through a real sshd that the test starts inside a namespace; the
@@ -77,6 +77,26 @@ build_tree_in() {
     # Progress lines are dropped; warnings and errors are shown. sed never fails, so with
     # pipefail the pipeline's status is the build's own.
     cmake --build "$dir" -j"$(nproc)" 2>&1 | sed -E '/^\[ *[0-9]+%\]/d' || die "build failed"
+}
+
+# The suite argument of bench.sh and docker.sh: a shipped suite's name (harness/suites/
+# NAME.json) or a path to a .json file. Sets SUITE_FILE, or fails naming the shipped suites.
+find_suite() {
+    case "$1" in
+        */* | *.json) SUITE_FILE=$1 ;;
+        *) SUITE_FILE=harness/suites/$1.json ;;
+    esac
+    if [ ! -f "$SUITE_FILE" ]; then
+        local shipped
+        shipped=$(for f in harness/suites/*.json; do basename "$f" .json; done | tr '\n' ' ')
+        die "no suite $SUITE_FILE (shipped: $shipped)"
+    fi
+}
+
+# The results directory bench.sh and docker.sh write to without --out: named after the
+# suite, the time and this host.
+default_results_dir() {
+    echo "results/$(basename "$1" .json)-$(date +%Y%m%d-%H%M%S)-$(uname -n)"
 }
 
 # Prints the path of a Python 3 that has numpy and matplotlib, preferring the
