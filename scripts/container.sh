@@ -11,10 +11,10 @@ ROT13_BASE_IMAGE=docker.io/library/debian:bookworm-slim
 # process limit: the fork server needs one per connection. Both are lowered to the caller's
 # hard limits, since an engine cannot give more than it has; podman without
 # CAP_SYS_RESOURCE lowers its own process limit to 32768, so that is the most it can give.
-# Either is given to every container: podman drops its configured defaults for both as
+# Both are given to every container: podman drops its configured defaults for both as
 # soon as one --ulimit is given.
-ROT13_CONTAINER_NOFILE=20000
-ROT13_CONTAINER_NPROC=32768
+ROT13_CONTAINER_NOFILE=${ROT13_CONTAINER_NOFILE:-20000}
+ROT13_CONTAINER_NPROC=${ROT13_CONTAINER_NPROC:-32768}
 # Where the scripts keep their podman configuration and the API socket (build trees are
 # ignored by git and by docker build).
 ROT13_CONTAINER_STATE=$ROT13_ROOT/build/container

@@ -110,11 +110,11 @@ check_network "two containers"
 start_compose_socket
 compose_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/compose"
+compose_up=1
 ROT13_PORT=$compose_port ROT13_RESULTS=$work/compose ROT13_SERVER_CPUS=$server_cpu ROT13_LOAD_CPUS=$load_cpu \
     ROT13_CONNECTIONS=10 ROT13_DURATION=2 \
     compose up --no-build --exit-code-from load >"$work/compose.txt" 2>&1 \
     || fail "compose up: $(tail -30 "$work/compose.txt")"
-compose_up=1
 for service in server load; do
     id=$(compose ps -q "$service")
     cpuset=$("$ENGINE" inspect --format '{{.HostConfig.CpusetCpus}}' "$id")
