@@ -8,11 +8,6 @@ ROT13_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # docker/Dockerfile can install them in a layer that only a change of the lists rebuilds.
 source "$ROT13_ROOT/scripts/packages.sh"
 
-# The multi-host tests (tests/multihost/) make hosts of network namespaces, which needs root,
-# and reach one of them through a real sshd that the test starts inside a namespace; the
-# Kubernetes manifests (docker/k8s/) are checked against the API models of python3-kubernetes.
-ROT13_MULTIHOST_PACKAGES=(iproute2 openssh-server python3-yaml python3-kubernetes)
-
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -20,3 +20,8 @@ ROT13_RUNTIME_PACKAGES=(libevent-2.1-7 liburing2 libbenchmark1debian zlib1g
 # no registry is reachable (docker/make-local-base.sh), and docker-compose 1.29, which
 # drives podman through its API socket (podman-compose ignores cpuset: not that one).
 ROT13_CONTAINER_PACKAGES=(podman runc debootstrap docker-compose)
+
+# The multi-host tests (tests/multihost/) make hosts of network namespaces, which needs root,
+# and reach one of them through a real sshd that the test starts inside a namespace; the
+# Kubernetes manifests (docker/k8s/) are checked against the API models of python3-kubernetes.
+ROT13_MULTIHOST_PACKAGES=(iproute2 openssh-server python3-yaml python3-kubernetes)
