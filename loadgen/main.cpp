@@ -25,9 +25,20 @@ namespace {
 
 constexpr const char* program = "rot13-load";
 
-// Writes text to path through a temporary file and a rename, so that a reader never sees
-// half a file (the harness may be waiting for it).
+// Writes a results file so that a reader never sees half of it: into PATH.tmp, then renamed
+// over PATH. A path that exists and is not a regular file (/dev/null, a FIFO, /dev/stdout)
+// is written directly instead: renaming over it would replace the device or the pipe with a
+// regular file (once, /dev/null itself).
 void write_file_atomically(const std::string& path, const std::string& text) {
+    std::error_code status_error;
+    const auto status = std::filesystem::status(path, status_error);
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+        std::ofstream out(path, std::ios::binary);
+        out << text;
+        out.flush();
+        if (!out) rot13::throw_errno("cannot write " + path);
+        return;
+    }
     std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

@@ -3,8 +3,13 @@
 // purpose. Every run is short (a few seconds) and bounded by a timeout.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -302,6 +307,37 @@ TEST(Integration, SigtermEndsTheRunEarlyAndStillWritesEverything) {
     EXPECT_GT(j.at("summary").at("requests").get<int>(), 0);
     EXPECT_LT(j.at("summary").at("duration_s").get<double>(), 5);
     EXPECT_NE(load.out().find("latency"), std::string::npos);
+}
+
+// --json to something that is not a regular file (a FIFO here; /dev/null in a test script)
+// is written into, not replaced: the temporary-file-and-rename that keeps results files
+// whole once turned /dev/null into a regular file.
+TEST(Integration, JsonToAFifoIsWrittenThroughAndTheFifoStays) {
+    std::string fifo = loadgen_test::temp_path(".fifo");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+    // The reader opens the FIFO through a second name, so that if rot13-load replaced the
+    // first name by a file, the reader (blocked in open() until a writer comes) can still be
+    // released below and the test fails instead of hanging.
+    std::string second_name = fifo + ".reader";
+    ASSERT_EQ(::link(fifo.c_str(), second_name.c_str()), 0) << std::strerror(errno);
+    std::string received;
+    std::thread reader([&] {
+        std::ifstream in(second_name);
+        received.assign(std::istreambuf_iterator<char>(in), {});
+    });
+    server s(ROT13_SELECT_BINARY);
+    auto r = run_load({"--port", port_of(s), "-c", "1", "--duration", "0.3", "--warmup", "0", "-q",
+                       "--json", fifo});
+    int release = ::open(second_name.c_str(), O_WRONLY | O_NONBLOCK);  // fails once the reader is done
+    if (release >= 0) ::close(release);
+    reader.join();
+    std::filesystem::remove(second_name);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::is_fifo(fifo)) << "the FIFO was replaced by a regular file";
+    EXPECT_FALSE(std::filesystem::exists(fifo + ".tmp"));
+    std::filesystem::remove(fifo);
+    ASSERT_FALSE(received.empty());
+    EXPECT_EQ(json::parse(received).at("status"), "ok");
 }
 
 double epoch_now() {
