@@ -103,7 +103,7 @@ PYTHON
 
 # 2. Lifetimes: ssh does not signal the remote command when it ends; the command sees its
 # stdin close. Killing the ssh client (-9) must leave no generator behind...
-LONG_ARGS=(--host "$SERVER_ADDRESS" --port "$SERVER_PORT" -c 2 --duration 60 --warmup 0 -q --json /dev/null)
+LONG_ARGS=(--host "$SERVER_ADDRESS" --port "$SERVER_PORT" -c 2 --duration 60 --warmup 0 -q --json "$WORK/long.json")  # a file: never let a test write results to /dev/null
 "${SSH_TO_GEN2[@]}" "$BIN/rot13-load" "${LONG_ARGS[@]}" --stop-on-stdin-close <&7 >/dev/null 2>&1 &
 client=$!
 netns_wait "$NS_GEN2" rot13-load 10 started || fail "the remote generator did not start"
