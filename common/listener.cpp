@@ -1,11 +1,6 @@
 #include "listener.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -13,7 +8,7 @@
 
 namespace rot13 {
 
-unique_fd open_listener(const server_options& opts, bool nonblocking) {
+unique_socket open_listener(const server_options& opts, bool nonblocking) {
     sockaddr_storage storage{};
     socklen_t length = 0;
     auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
@@ -32,32 +27,30 @@ unique_fd open_listener(const server_options& opts, bool nonblocking) {
     }
 
     const std::string where = opts.bind + ":" + std::to_string(opts.port);
-    unique_fd fd(::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) throw_errno("cannot create a socket for " + where);
-    // Lets a restarted server bind its port again while old connections sit in TIME_WAIT.
-    int one = 1;
-    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-        throw_errno("cannot set SO_REUSEADDR on " + where);
+    unique_socket fd = open_tcp_socket(storage.ss_family, where);
+    allow_rebinding(fd.get(), where);
     // Replies often leave in more than one send() (a long line's pieces, a reply per read).
     // With Nagle's algorithm the kernel holds a small send back until the client ACKs the
     // previous one, and the client delays that ACK for up to 40 ms hoping to piggyback it on
     // data: a stall that would measure TCP timers, not the server. Accepted sockets inherit
     // TCP_NODELAY from the listener (Linux, the BSDs, macOS, Windows), so every variant
     // gets it from here.
-    if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-        throw_errno("cannot set TCP_NODELAY on " + where);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) < 0)
-        throw_errno("cannot bind " + where);
-    if (::listen(fd.get(), opts.backlog) < 0) throw_errno("cannot listen on " + where);
+    // (The cast: Winsock's setsockopt takes a const char*, POSIX's a const void*.)
+    const int one = 1;
+    if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof(one)) != 0)
+        throw_socket_error("cannot set TCP_NODELAY on " + where);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&storage), length) != 0)
+        throw_socket_error("cannot bind " + where);
+    if (::listen(fd.get(), opts.backlog) != 0) throw_socket_error("cannot listen on " + where);
     if (nonblocking) set_nonblocking(fd.get());
     return fd;
 }
 
-std::string local_address(int fd) {
+std::string local_address(socket_handle s) {
     sockaddr_storage storage{};
     socklen_t length = sizeof(storage);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) < 0)
-        throw_errno("getsockname");
+    if (::getsockname(s, reinterpret_cast<sockaddr*>(&storage), &length) != 0)
+        throw_socket_error("getsockname");
     char text[INET6_ADDRSTRLEN] = {};
     if (storage.ss_family == AF_INET6) {
         auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
@@ -74,15 +67,9 @@ std::string local_address(int fd) {
     return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
-void announce_listening(int listener_fd) {
-    std::printf("listening on %s\n", local_address(listener_fd).c_str());
+void announce_listening(socket_handle listener) {
+    std::printf("listening on %s\n", local_address(listener).c_str());
     std::fflush(stdout);
-}
-
-void set_nonblocking(int fd) {
-    int flags = ::fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        throw_errno("cannot make fd " + std::to_string(fd) + " nonblocking");
 }
 
 }  // namespace rot13

@@ -57,7 +57,7 @@ cpu_times process_cpu_times() {
 }
 
 void ignore_sigpipe() {
-    rot13::ignore_sigpipe();  // the servers' own (common/signals.cpp)
+    rot13::ignore_sigpipe();  // the servers' own (common/signals_posix.cpp)
 }
 
 bool stderr_is_terminal() {
