@@ -1,8 +1,6 @@
 #include "listener.hpp"
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 
 #include "errors.hpp"
 
@@ -65,11 +63,6 @@ std::string local_address(socket_handle s) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
     inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
     return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
-}
-
-void announce_listening(socket_handle listener) {
-    std::printf("listening on %s\n", local_address(listener).c_str());
-    std::fflush(stdout);
 }
 
 }  // namespace rot13

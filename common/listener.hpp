@@ -1,5 +1,6 @@
-// The listening socket: bind, quick rebinding, TCP_NODELAY, listen, and the readiness line.
-// The same on every OS (through common/socket.hpp).
+// The listening socket: bind, quick rebinding, TCP_NODELAY, listen (listener.cpp, the same
+// on every OS through common/socket.hpp), and the readiness line (listener_posix.cpp,
+// listener_windows.cpp).
 #pragma once
 
 #include <string>
@@ -19,7 +20,8 @@ unique_socket open_listener(const server_options& opts, bool nonblocking);
 std::string local_address(socket_handle s);
 
 // Prints exactly "listening on ADDR:PORT\n" on stdout and flushes: the readiness line
-// that the harness and the tests wait for.
+// that the harness and the tests wait for. On Windows too the line ends in "\n" alone:
+// stdout is switched to binary mode first, as the C runtime would otherwise write "\r\n".
 void announce_listening(socket_handle listener);
 
 }  // namespace rot13

@@ -38,7 +38,6 @@
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
-#include "common/fd.hpp"
 #include "common/listener.hpp"
 #include "common/protocol.hpp"
 #include "common/rot13.hpp"
@@ -126,7 +125,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
             continue;
         }
         if (ec == asio::error::operation_aborted) co_return;  // the acceptor was closed
-        if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+        // no_buffer_space: how Windows says it has no memory left for another socket.
+        if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+            ec == asio::error::no_buffer_space) {
             if (!reported_emfile) {
                 std::fprintf(stderr, "rot13-asio: out of file descriptors (%s); "
                              "pausing accept for 100 ms at a time\n", ec.message().c_str());
@@ -152,7 +153,8 @@ int main(int argc, char** argv) {
     auto opts = rot13::parse_server_options_or_exit(argc, argv, spec);
     return rot13::run_main(spec.program.data(), [&] {
         // Asio on Linux already sends with MSG_NOSIGNAL; ignoring SIGPIPE says so out loud
-        // and covers any write that does not. SIGTERM and SIGINT go to Asio's signal_set.
+        // and covers any write that does not (Windows has no SIGPIPE). The stop signals go
+        // to Asio's signal_set.
         rot13::ignore_sigpipe();
         const int threads = opts.threads > 0 ? opts.threads : 1;
 
@@ -164,12 +166,15 @@ int main(int argc, char** argv) {
         // without running another handler. We do not close the acceptor or the sockets
         // from this handler: with --threads N another thread may be inside an operation
         // on them at this moment. They are closed below, once only this thread is left.
-        asio::signal_set signals(io, SIGTERM, SIGINT);
+        // The signals are SIGTERM and SIGINT on POSIX; on Windows SIGINT and SIGBREAK, which
+        // the C runtime raises for Ctrl-C and Ctrl-Break (common/signals.hpp).
+        asio::signal_set signals(io);
+        for (int number : rot13::stop_signal_numbers()) signals.add(number);
         signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
 
         // The listening socket comes from open_listener so that --bind, --port and
         // --backlog behave exactly as in every other variant; Asio adopts the descriptor.
-        rot13::unique_fd listener = rot13::open_listener(opts, /*nonblocking=*/true);
+        rot13::unique_socket listener = rot13::open_listener(opts, /*nonblocking=*/true);
         const tcp protocol = asio::ip::make_address(opts.bind).is_v6() ? tcp::v6() : tcp::v4();
         tcp::acceptor acceptor(io, protocol, listener.get());
         listener.release();  // the acceptor owns it now

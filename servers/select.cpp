@@ -8,38 +8,41 @@
 // an fd_set holds only fds below FD_SETSIZE (1024 on Linux). That is a hard cap on
 // connections: past it we close the new connection and say so once on stderr.
 //
-// Needs: POSIX sockets and select(). Run: build/bin/rot13-select --port 40713
+// On Windows the same file builds against Winsock (common/socket.hpp hides the socket
+// type, closesocket() and WSAGetLastError()). There an fd_set is not a bitmap but an array
+// of up to FD_SETSIZE sockets, FD_ISSET searches it, and select() ignores its first
+// argument; the cap is on how many sockets a set holds, and this build sets FD_SETSIZE to
+// 1024 (Winsock's default is 64), so that it is 1022 connections besides the listener and
+// the stop socket on both systems. That is also why the connections are kept in a list and
+// not in a table indexed by descriptor number as the book's state[] was: a SOCKET is a
+// handle whose value says nothing about how many are open.
+//
+// Needs: POSIX sockets or Winsock, and select(). Run: build/bin/rot13-select --port 40713
 // Smoke test: printf 'Hello\n' | nc -q1 127.0.0.1 40713   # prints "Uryyb"
 //
 // Fixed from the book's listing: `fd > FD_SETSIZE` was off by one (fd == FD_SETSIZE
 // overflowed the fd_set), backlog 16, no SIGPIPE handling, unbounded output when a client
 // never reads (we stop reading past 1 MiB of pending output), and no handling of EMFILE.
-#include <sys/select.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
+#include <list>
 #include <string>
-#include <vector>
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
-#include "common/fd.hpp"
 #include "common/listener.hpp"
 #include "common/protocol.hpp"
 #include "common/rot13.hpp"
 #include "common/signals.hpp"
+#include "common/socket.hpp"
 
 namespace {
 
 // Everything one connection needs between two passes of the loop.
 struct connection {
-    rot13::unique_fd fd;
+    rot13::unique_socket fd;
     std::string line;          // rot13 of the current line so far (never more than max_line)
     std::string output;        // replies not yet sent
     std::size_t output_sent = 0;
@@ -84,9 +87,9 @@ bool do_read(connection& c) {
             consume_input(c, buf, static_cast<std::size_t>(n));
         } else if (n == 0) {
             c.peer_closed = true;  // a partial line at EOF gets no reply
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if (int error = rot13::last_socket_error(); error == EAGAIN || error == EWOULDBLOCK) {
             return true;
-        } else if (errno != EINTR) {
+        } else if (error != EINTR) {
             return false;  // ECONNRESET and friends
         }
     }
@@ -99,9 +102,9 @@ bool do_write(connection& c) {
         ssize_t n = ::send(c.fd.get(), c.output.data() + c.output_sent, c.pending(), 0);
         if (n >= 0) {
             c.output_sent += static_cast<std::size_t>(n);
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if (int error = rot13::last_socket_error(); error == EAGAIN || error == EWOULDBLOCK) {
             return true;
-        } else if (errno != EINTR) {
+        } else if (error != EINTR) {
             return false;  // EPIPE, ECONNRESET: the peer is gone
         }
     }
@@ -113,13 +116,11 @@ bool do_write(connection& c) {
 
 class select_server {
 public:
-    explicit select_server(rot13::unique_fd listener)
-        : listener_(std::move(listener)), connections_(FD_SETSIZE) {
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    }
+    explicit select_server(rot13::unique_socket listener)
+        : listener_(std::move(listener)), spare_fd_(rot13::open_spare_descriptor()) {}
 
     void run() {
-        const int stop = rot13::stop_fd();
+        const rot13::socket_handle stop = rot13::stop_fd();
         while (!rot13::stop_requested()) {
             // 1. Rebuild the sets: select() overwrites them with its answer every time.
             fd_set readable, writable;
@@ -127,36 +128,35 @@ public:
             FD_ZERO(&writable);
             FD_SET(listener_.get(), &readable);
             FD_SET(stop, &readable);
-            int max_fd = std::max(listener_.get(), stop);
-            for (int fd = 0; fd < FD_SETSIZE; ++fd) {
-                connection* c = connections_[fd].get();
-                if (!c) continue;
-                if (c->wants_read()) FD_SET(fd, &readable);
-                if (c->wants_write()) FD_SET(fd, &writable);
-                max_fd = std::max(max_fd, fd);
+            rot13::socket_handle max_fd = std::max(listener_.get(), stop);
+            for (connection& c : connections_) {
+                if (c.wants_read()) FD_SET(c.fd.get(), &readable);
+                if (c.wants_write()) FD_SET(c.fd.get(), &writable);
+                max_fd = std::max(max_fd, c.fd.get());
             }
 
-            // 2. Sleep until something is ready. The kernel scans fds 0..max_fd.
-            if (::select(max_fd + 1, &readable, &writable, nullptr, nullptr) < 0) {
-                if (errno == EINTR) continue;
-                rot13::throw_errno("select");
+            // 2. Sleep until something is ready. The kernel scans fds 0..max_fd (Winsock
+            //    ignores the count and reads the sets' own lengths).
+            if (::select(static_cast<int>(max_fd + 1), &readable, &writable, nullptr, nullptr) < 0) {
+                if (rot13::last_socket_error() == EINTR) continue;
+                rot13::throw_socket_error("select");
             }
             if (FD_ISSET(stop, &readable)) break;
 
             // 3. New connections.
             if (FD_ISSET(listener_.get(), &readable)) accept_all();
 
-            // 4. Data in and out on the connections select() reported.
-            for (int fd = 0; fd <= max_fd; ++fd) {
-                connection* c = connections_[fd].get();
-                if (!c) continue;
+            // 4. Data in and out on the connections select() reported. Those accepted just
+            //    now are in neither set; the next pass includes them.
+            for (auto it = connections_.begin(); it != connections_.end();) {
+                connection& c = *it;
                 bool keep = true;
-                if (FD_ISSET(fd, &readable)) keep = do_read(*c);
+                if (FD_ISSET(c.fd.get(), &readable)) keep = do_read(c);
                 // Reply at once instead of waiting for the next select() to say writable:
                 // the socket almost always has room, and this saves one loop pass per line.
-                if (keep && c->wants_write()) keep = do_write(*c);
-                if (keep && c->peer_closed && !c->wants_write()) keep = false;
-                if (!keep) connections_[fd].reset();  // closes the socket
+                if (keep && c.wants_write()) keep = do_write(c);
+                if (keep && c.peer_closed && !c.wants_write()) keep = false;
+                it = keep ? std::next(it) : connections_.erase(it);  // erasing closes the socket
             }
         }
     }
@@ -164,49 +164,51 @@ public:
 private:
     void accept_all() {
         for (;;) {
-            int fd = ::accept(listener_.get(), nullptr, nullptr);
-            if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                if (errno == EMFILE || errno == ENFILE) {
-                    refuse_one_without_fds();
+            rot13::unique_socket fd(::accept(listener_.get(), nullptr, nullptr));
+            if (!fd) {
+                const int error = rot13::last_socket_error();
+                if (error == EINTR || error == ECONNABORTED) continue;
+                // ENOBUFS: how Windows says it has no memory left for another socket.
+                if (error == EMFILE || error == ENFILE || error == ENOBUFS) {
+                    refuse_one_without_fds(error);
                     return;  // one per pass: select() reports the listener again if more wait
                 }
                 return;  // EAGAIN: the backlog is empty
             }
-            if (fd >= FD_SETSIZE) {
-                // An fd_set has no bit for this fd: FD_SET would write past its end.
+            // The listener and the stop descriptor are in the read set too.
+            if (!rot13::fits_in_fd_set(fd.get(), connections_.size() + 2)) {
+                // An fd_set has no room for this socket: FD_SET would write past its end
+                // (POSIX) or silently leave it out (Windows).
                 if (!reported_cap_) {
-                    std::fprintf(stderr, "rot13-select: connection cap: select() cannot watch fd >= FD_SETSIZE (%d); "
-                                 "closing new connections until fds free up\n", FD_SETSIZE);
+                    std::fprintf(stderr, "rot13-select: connection cap: select() cannot watch more than FD_SETSIZE (%d) "
+                                 "descriptors; closing new connections until some free up\n", FD_SETSIZE);
                     reported_cap_ = true;
                 }
-                ::close(fd);
-                continue;
+                continue;  // fd's destructor closes the connection
             }
-            rot13::set_nonblocking(fd);
-            connections_[fd] = std::make_unique<connection>();
-            connections_[fd]->fd.reset(fd);
+            rot13::set_nonblocking(fd.get());
+            connections_.emplace_back().fd = std::move(fd);
         }
     }
 
     // Out of descriptors: the pending connection stays in the backlog and the listener
     // stays readable, so the loop would spin. Give up the spare descriptor, accept the
     // connection, close it (the client sees the refusal) and take the spare back.
-    void refuse_one_without_fds() {
+    void refuse_one_without_fds(int error) {
         if (!reported_emfile_) {
             std::fprintf(stderr, "rot13-select: out of file descriptors (%s); refusing new connections\n",
-                         std::strerror(errno));
+                         std::strerror(error));
             reported_emfile_ = true;
         }
         spare_fd_.reset();
-        int fd = ::accept(listener_.get(), nullptr, nullptr);
-        if (fd >= 0) ::close(fd);
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        rot13::unique_socket refused(::accept(listener_.get(), nullptr, nullptr));
+        refused.reset();
+        spare_fd_ = rot13::open_spare_descriptor();
     }
 
-    rot13::unique_fd listener_;
-    std::vector<std::unique_ptr<connection>> connections_;  // indexed by fd, like the book's state[]
-    rot13::unique_fd spare_fd_;
+    rot13::unique_socket listener_;
+    std::list<connection> connections_;  // the book's state[], as a list (see the top)
+    rot13::unique_socket spare_fd_;
     bool reported_cap_ = false;
     bool reported_emfile_ = false;
 };
@@ -221,7 +223,7 @@ int main(int argc, char** argv) {
     auto opts = rot13::parse_server_options_or_exit(argc, argv, spec);
     return rot13::run_main(spec.program.data(), [&] {
         rot13::install_signal_handlers();
-        rot13::unique_fd listener = rot13::open_listener(opts, /*nonblocking=*/true);
+        rot13::unique_socket listener = rot13::open_listener(opts, /*nonblocking=*/true);
         rot13::announce_listening(listener.get());
         select_server server(std::move(listener));
         server.run();

@@ -14,7 +14,7 @@
 // holds its connection open keeps a worker from everyone behind it. Past queue_bound
 // waiting connections, new ones are closed at once, and that is reported once on stderr.
 //
-// Needs: POSIX sockets, poll() and std::thread.
+// Needs: POSIX sockets or Winsock, poll() (WSAPoll() on Windows) and std::thread.
 // Run: build/bin/rot13-threadpool --port 40713 --threads 8
 // Smoke test: printf 'Hello\n' | nc -q1 127.0.0.1 40713   # prints "Uryyb"
 //
@@ -25,13 +25,6 @@
 //
 // Fixed with respect to the book's forking listing this mirrors: one byte per recv(),
 // backlog 16, no SIGPIPE handling, no EMFILE handling, no way to stop.
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -46,17 +39,17 @@
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
-#include "common/fd.hpp"
 #include "common/listener.hpp"
 #include "common/protocol.hpp"
 #include "common/rot13.hpp"
 #include "common/signals.hpp"
+#include "common/socket.hpp"
 
 namespace {
 
 // Everything one connection needs; it lives on the stack of the worker serving it.
 struct connection {
-    rot13::unique_fd fd;
+    rot13::unique_socket fd;
     std::string line;    // rot13 of the current line so far (never more than max_line)
     std::string output;  // replies to send before the next recv()
 };
@@ -93,7 +86,7 @@ bool send_all(connection& c) {
         ssize_t n = ::send(c.fd.get(), c.output.data() + sent, c.output.size() - sent, 0);
         if (n >= 0) {
             sent += static_cast<std::size_t>(n);
-        } else if (errno != EINTR) {
+        } else if (rot13::last_socket_error() != EINTR) {
             return false;
         }
     }
@@ -114,40 +107,11 @@ void serve(connection& c) {
             if (!send_all(c)) return;
         } else if (n == 0) {
             return;  // EOF: complete lines are all answered; a partial line gets no reply
-        } else if (errno != EINTR) {
+        } else if (rot13::last_socket_error() != EINTR) {
             return;  // ECONNRESET and friends
         }
     }
 }
-
-// accept() does not pass O_NONBLOCK from the listener to the new socket on Linux, but it
-// does on the BSDs and macOS; this design needs blocking sockets, so say so explicitly.
-void make_blocking(int fd) {
-    int flags = ::fcntl(fd, F_GETFL, 0);
-    if (flags >= 0 && (flags & O_NONBLOCK)) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-}
-
-// Blocks SIGTERM and SIGINT in the calling thread while it lives. A new thread starts with
-// the signal mask of the thread that creates it, so connection threads started under one
-// never take these signals: the kernel delivers them to the acceptor, the one thread that
-// waits for them (in poll(), on the stop pipe), and recv()/send() in the others never
-// return EINTR because of them.
-class block_stop_signals {
-public:
-    block_stop_signals() {
-        sigset_t stop_signals;
-        sigemptyset(&stop_signals);
-        sigaddset(&stop_signals, SIGTERM);
-        sigaddset(&stop_signals, SIGINT);
-        ::pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_);
-    }
-    ~block_stop_signals() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-    block_stop_signals(const block_stop_signals&) = delete;
-    block_stop_signals& operator=(const block_stop_signals&) = delete;
-
-private:
-    sigset_t previous_;
-};
 
 // How many accepted connections may wait for a free worker. Beyond it a new connection is
 // closed at once: a client would otherwise wait behind thousands of others for a time
@@ -159,10 +123,10 @@ constexpr std::size_t queue_bound = 4096;
 
 class threadpool_server {
 public:
-    threadpool_server(rot13::unique_fd listener, int threads)
-        : listener_(std::move(listener)), active_(static_cast<std::size_t>(threads), -1) {
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    }
+    threadpool_server(rot13::unique_socket listener, int threads)
+        : listener_(std::move(listener)),
+          spare_fd_(rot13::open_spare_descriptor()),
+          active_(static_cast<std::size_t>(threads), rot13::invalid_socket) {}
 
     void run() {
         start_workers();
@@ -170,9 +134,9 @@ public:
         // accept(): a blocked accept() would not notice the stop pipe.
         pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {rot13::stop_fd(), POLLIN, 0}};
         while (!rot13::stop_requested()) {
-            if (::poll(fds, 2, -1) < 0) {
-                if (errno == EINTR) continue;
-                rot13::throw_errno("poll");
+            if (rot13::poll_sockets(fds, 2, -1) < 0) {
+                if (rot13::last_socket_error() == EINTR) continue;
+                rot13::throw_socket_error("poll");
             }
             if (fds[1].revents) break;
             if (fds[0].revents) accept_all();
@@ -183,7 +147,7 @@ public:
 private:
     void start_workers() {
         try {
-            block_stop_signals blocked;
+            rot13::stop_signals_blocked blocked;  // the workers never take SIGTERM or SIGINT
             for (std::size_t slot = 0; slot < active_.size(); ++slot)
                 workers_.emplace_back([this, slot] { work(slot); });
         } catch (...) {
@@ -194,17 +158,22 @@ private:
 
     void accept_all() {
         for (;;) {
-            int fd = ::accept(listener_.get(), nullptr, nullptr);
-            if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                if (errno == EMFILE || errno == ENFILE) {
-                    refuse_one_without_fds();
+            rot13::socket_handle fd = ::accept(listener_.get(), nullptr, nullptr);
+            if (fd == rot13::invalid_socket) {
+                const int error = rot13::last_socket_error();
+                if (error == EINTR || error == ECONNABORTED) continue;
+                // ENOBUFS: how Windows says it has no memory left for another socket.
+                if (error == EMFILE || error == ENFILE || error == ENOBUFS) {
+                    refuse_one_without_fds(error);
                     return;  // one per pass: poll() reports the listener again if more wait
                 }
                 return;  // EAGAIN: the backlog is empty
             }
-            make_blocking(fd);
-            enqueue(rot13::unique_fd(fd));
+            // accept() does not pass nonblocking mode from the listener to the new socket on
+            // Linux, but it does on the BSDs, macOS and Windows; this design needs blocking
+            // sockets, so say so explicitly.
+            rot13::set_blocking(fd);
+            enqueue(rot13::unique_socket(fd));
         }
     }
 
@@ -216,7 +185,7 @@ private:
     //   4. The worker clears its slot under the lock, and only then closes the socket: a
     //      socket stop_all() can see is never closed, so it never shuts down a number that
     //      the next accept() has already reused.
-    void enqueue(rot13::unique_fd fd) {
+    void enqueue(rot13::unique_socket fd) {
         std::lock_guard lock(mutex_);
         if (queue_.size() >= queue_bound) {
             if (!reported_cap_) {
@@ -245,22 +214,24 @@ private:
             serve(c);
             {
                 std::lock_guard lock(mutex_);
-                active_[slot] = -1;
+                active_[slot] = rot13::invalid_socket;
             }
         }  // c.fd closes here, after its slot is cleared
     }
 
-    // SIGTERM: 1. stop accepting; 2. close the queued connections (those clients see EOF)
-    // and shut the active ones down, which wakes a worker blocked in recv() (it returns 0)
-    // or send() (it fails with EPIPE); 3. wake the idle workers and join them all.
+    // A stop (SIGTERM; Ctrl-C on Windows): 1. stop accepting; 2. close the queued
+    // connections (those clients see EOF) and shut the active ones down, which wakes a
+    // worker blocked in recv() (it returns 0) or send() (it fails with EPIPE; on Windows the
+    // pending call is cancelled as well, see common/socket.hpp); 3. wake the idle workers
+    // and join them all.
     void stop_all() {
         listener_.reset();
         {
             std::lock_guard lock(mutex_);
             stopping_ = true;
             queue_.clear();
-            for (int fd : active_)
-                if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+            for (rot13::socket_handle fd : active_)
+                if (fd != rot13::invalid_socket) rot13::shutdown_socket(fd);
         }
         ready_.notify_all();
         for (auto& worker : workers_) worker.join();
@@ -270,25 +241,25 @@ private:
     // Out of descriptors: the pending connection stays in the backlog and the listener
     // stays readable, so the loop would spin. Give up the spare descriptor, accept the
     // connection, close it (the client sees the refusal) and take the spare back.
-    void refuse_one_without_fds() {
+    void refuse_one_without_fds(int error) {
         if (!reported_emfile_) {
             std::fprintf(stderr, "rot13-threadpool: out of file descriptors (%s); refusing new connections\n",
-                         std::strerror(errno));
+                         std::strerror(error));
             reported_emfile_ = true;
         }
         spare_fd_.reset();
-        int fd = ::accept(listener_.get(), nullptr, nullptr);
-        if (fd >= 0) ::close(fd);
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        rot13::unique_socket refused(::accept(listener_.get(), nullptr, nullptr));
+        refused.reset();
+        spare_fd_ = rot13::open_spare_descriptor();
     }
 
-    rot13::unique_fd listener_;
-    rot13::unique_fd spare_fd_;
+    rot13::unique_socket listener_;
+    rot13::unique_socket spare_fd_;
     std::vector<std::thread> workers_;
     std::mutex mutex_;                      // guards queue_, active_ and stopping_
     std::condition_variable ready_;         // a connection was queued, or the server stops
-    std::deque<rot13::unique_fd> queue_;    // accepted connections waiting for a worker
-    std::vector<int> active_;               // the socket each worker serves, or -1
+    std::deque<rot13::unique_socket> queue_;  // accepted connections waiting for a worker
+    std::vector<rot13::socket_handle> active_;  // the socket each worker serves, or invalid_socket
     bool stopping_ = false;
     bool reported_cap_ = false;
     bool reported_emfile_ = false;
@@ -306,7 +277,7 @@ int main(int argc, char** argv) {
     auto opts = rot13::parse_server_options_or_exit(argc, argv, spec);
     return rot13::run_main(spec.program.data(), [&] {
         rot13::install_signal_handlers();
-        rot13::unique_fd listener = rot13::open_listener(opts, /*nonblocking=*/true);
+        rot13::unique_socket listener = rot13::open_listener(opts, /*nonblocking=*/true);
         rot13::announce_listening(listener.get());
         // hardware_concurrency() may return 0 when it cannot tell.
         int threads = opts.threads > 0 ? opts.threads : 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

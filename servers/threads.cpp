@@ -10,7 +10,8 @@
 // to track them: which sockets are open (to wake them at shutdown) and which threads have
 // finished (to join them).
 //
-// Needs: POSIX sockets, poll() and std::thread. Run: build/bin/rot13-threads --port 40713
+// Needs: POSIX sockets or Winsock, poll() (WSAPoll() on Windows) and std::thread.
+// Run: build/bin/rot13-threads --port 40713
 // Smoke test: printf 'Hello\n' | nc -q1 127.0.0.1 40713   # prints "Uryyb"
 //
 // Backpressure holds by construction, as in the forking server: a thread sends every reply
@@ -20,13 +21,6 @@
 //
 // Fixed with respect to the book's forking listing this mirrors: one byte per recv(),
 // backlog 16, no SIGPIPE handling, no EMFILE handling, no way to stop.
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -40,17 +34,17 @@
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
-#include "common/fd.hpp"
 #include "common/listener.hpp"
 #include "common/protocol.hpp"
 #include "common/rot13.hpp"
 #include "common/signals.hpp"
+#include "common/socket.hpp"
 
 namespace {
 
 // Everything one connection needs; it lives on the stack of the thread serving it.
 struct connection {
-    rot13::unique_fd fd;
+    rot13::unique_socket fd;
     std::string line;    // rot13 of the current line so far (never more than max_line)
     std::string output;  // replies to send before the next recv()
 };
@@ -87,7 +81,7 @@ bool send_all(connection& c) {
         ssize_t n = ::send(c.fd.get(), c.output.data() + sent, c.output.size() - sent, 0);
         if (n >= 0) {
             sent += static_cast<std::size_t>(n);
-        } else if (errno != EINTR) {
+        } else if (rot13::last_socket_error() != EINTR) {
             return false;
         }
     }
@@ -108,63 +102,26 @@ void serve(connection& c) {
             if (!send_all(c)) return;
         } else if (n == 0) {
             return;  // EOF: complete lines are all answered; a partial line gets no reply
-        } else if (errno != EINTR) {
+        } else if (rot13::last_socket_error() != EINTR) {
             return;  // ECONNRESET and friends
         }
     }
 }
 
-// accept() does not pass O_NONBLOCK from the listener to the new socket on Linux, but it
-// does on the BSDs and macOS; this design needs blocking sockets, so say so explicitly.
-void make_blocking(int fd) {
-    int flags = ::fcntl(fd, F_GETFL, 0);
-    if (flags >= 0 && (flags & O_NONBLOCK)) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-}
-
-// Blocks SIGTERM and SIGINT in the calling thread while it lives. A new thread starts with
-// the signal mask of the thread that creates it, so connection threads started under one
-// never take these signals: the kernel delivers them to the acceptor, the one thread that
-// waits for them (in poll(), on the stop pipe), and recv()/send() in the others never
-// return EINTR because of them.
-class block_stop_signals {
-public:
-    block_stop_signals() {
-        sigset_t stop_signals;
-        sigemptyset(&stop_signals);
-        sigaddset(&stop_signals, SIGTERM);
-        sigaddset(&stop_signals, SIGINT);
-        ::pthread_sigmask(SIG_BLOCK, &stop_signals, &previous_);
-    }
-    ~block_stop_signals() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-    block_stop_signals(const block_stop_signals&) = delete;
-    block_stop_signals& operator=(const block_stop_signals&) = delete;
-
-private:
-    sigset_t previous_;
-};
-
 class threads_server {
 public:
-    explicit threads_server(rot13::unique_fd listener) : listener_(std::move(listener)) {
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-        int fds[2];
-        if (::pipe(fds) < 0) rot13::throw_errno("cannot create the thread-finished pipe");
-        finished_read_.reset(fds[0]);
-        finished_write_.reset(fds[1]);
-        for (int fd : fds) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-        rot13::set_nonblocking(finished_read_.get());
-        rot13::set_nonblocking(finished_write_.get());
-    }
+    explicit threads_server(rot13::unique_socket listener)
+        : listener_(std::move(listener)), spare_fd_(rot13::open_spare_descriptor()) {}
 
     void run() {
         // The listener is nonblocking, and the acceptor waits in poll() instead of
         // accept(): a blocked accept() would not notice the stop pipe or a finished thread.
         pollfd fds[3] = {{listener_.get(), POLLIN, 0}, {rot13::stop_fd(), POLLIN, 0},
-                         {finished_read_.get(), POLLIN, 0}};
+                         {thread_finished_.readable(), POLLIN, 0}};
         while (!rot13::stop_requested()) {
-            if (::poll(fds, 3, -1) < 0) {
-                if (errno == EINTR) continue;
-                rot13::throw_errno("poll");
+            if (rot13::poll_sockets(fds, 3, -1) < 0) {
+                if (rot13::last_socket_error() == EINTR) continue;
+                rot13::throw_socket_error("poll");
             }
             if (fds[1].revents) break;
             if (fds[2].revents) join_finished();
@@ -176,23 +133,28 @@ public:
 private:
     // One connection's thread, and its socket for as long as the thread uses it.
     struct session {
-        int fd;
+        rot13::socket_handle fd;
         std::thread thread;
     };
 
     void accept_all() {
         for (;;) {
-            int fd = ::accept(listener_.get(), nullptr, nullptr);
-            if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                if (errno == EMFILE || errno == ENFILE) {
-                    refuse_one_without_fds();
+            rot13::socket_handle fd = ::accept(listener_.get(), nullptr, nullptr);
+            if (fd == rot13::invalid_socket) {
+                const int error = rot13::last_socket_error();
+                if (error == EINTR || error == ECONNABORTED) continue;
+                // ENOBUFS: how Windows says it has no memory left for another socket.
+                if (error == EMFILE || error == ENFILE || error == ENOBUFS) {
+                    refuse_one_without_fds(error);
                     return;  // one per pass: poll() reports the listener again if more wait
                 }
                 return;  // EAGAIN: the backlog is empty
             }
-            make_blocking(fd);
-            start_thread(rot13::unique_fd(fd));
+            // accept() does not pass nonblocking mode from the listener to the new socket on
+            // Linux, but it does on the BSDs, macOS and Windows; this design needs blocking
+            // sockets, so say so explicitly.
+            rot13::set_blocking(fd);
+            start_thread(rot13::unique_socket(fd));
         }
     }
 
@@ -205,11 +167,11 @@ private:
     //      number that the next accept() has already reused.
     //   4. A byte on the finished pipe wakes the acceptor, which joins the thread. Without
     //      this, each finished thread would keep its stack until the next connection came.
-    void start_thread(rot13::unique_fd fd) {
+    void start_thread(rot13::unique_socket fd) {
         std::lock_guard lock(mutex_);
         auto self = live_.insert(live_.end(), session{fd.get(), {}});
         try {
-            block_stop_signals blocked;
+            rot13::stop_signals_blocked blocked;  // the thread never takes SIGTERM or SIGINT
             self->thread = std::thread([this, self] { run_session(self); });
             fd.release();  // the thread owns the socket now
         } catch (const std::system_error& e) {
@@ -233,13 +195,11 @@ private:
             finished_.splice(finished_.end(), live_, self);
         }
         c.fd.reset();
-        char byte = 1;
-        [[maybe_unused]] auto ignored = ::write(finished_write_.get(), &byte, 1);
+        thread_finished_.notify();
     }
 
     void join_finished() {
-        char drain[256];
-        while (::read(finished_read_.get(), drain, sizeof(drain)) > 0) {}
+        thread_finished_.drain();
         std::list<session> done;
         {
             std::lock_guard lock(mutex_);
@@ -248,15 +208,17 @@ private:
         for (auto& s : done) s.thread.join();  // past serve() already: at most a moment's wait
     }
 
-    // SIGTERM: 1. stop accepting; 2. shut every connection down, which wakes a thread
-    // blocked in recv() (it returns 0) or send() (it fails with EPIPE); 3. join them all.
+    // A stop (SIGTERM; Ctrl-C on Windows): 1. stop accepting; 2. shut every connection
+    // down, which wakes a thread blocked in recv() (it returns 0) or send() (it fails with
+    // EPIPE; on Windows the pending call is cancelled as well, see common/socket.hpp);
+    // 3. join them all.
     void stop_all() {
         listener_.reset();
         std::vector<std::thread*> threads;
         {
             std::lock_guard lock(mutex_);
             for (auto& s : live_) {
-                ::shutdown(s.fd, SHUT_RDWR);
+                rot13::shutdown_socket(s.fd);
                 threads.push_back(&s.thread);
             }
             for (auto& s : finished_) threads.push_back(&s.thread);
@@ -269,22 +231,21 @@ private:
     // Out of descriptors: the pending connection stays in the backlog and the listener
     // stays readable, so the loop would spin. Give up the spare descriptor, accept the
     // connection, close it (the client sees the refusal) and take the spare back.
-    void refuse_one_without_fds() {
+    void refuse_one_without_fds(int error) {
         if (!reported_emfile_) {
             std::fprintf(stderr, "rot13-threads: out of file descriptors (%s); refusing new connections\n",
-                         std::strerror(errno));
+                         std::strerror(error));
             reported_emfile_ = true;
         }
         spare_fd_.reset();
-        int fd = ::accept(listener_.get(), nullptr, nullptr);
-        if (fd >= 0) ::close(fd);
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        rot13::unique_socket refused(::accept(listener_.get(), nullptr, nullptr));
+        refused.reset();
+        spare_fd_ = rot13::open_spare_descriptor();
     }
 
-    rot13::unique_fd listener_;
-    rot13::unique_fd spare_fd_;
-    rot13::unique_fd finished_read_;   // a byte per finished thread wakes the acceptor
-    rot13::unique_fd finished_write_;
+    rot13::unique_socket listener_;
+    rot13::unique_socket spare_fd_;
+    rot13::wakeup thread_finished_;    // a byte per finished thread wakes the acceptor
     std::mutex mutex_;                 // guards live_ and finished_
     std::list<session> live_;          // threads serving a connection
     std::list<session> finished_;      // threads that are done, waiting to be joined
@@ -302,7 +263,7 @@ int main(int argc, char** argv) {
     auto opts = rot13::parse_server_options_or_exit(argc, argv, spec);
     return rot13::run_main(spec.program.data(), [&] {
         rot13::install_signal_handlers();
-        rot13::unique_fd listener = rot13::open_listener(opts, /*nonblocking=*/true);
+        rot13::unique_socket listener = rot13::open_listener(opts, /*nonblocking=*/true);
         rot13::announce_listening(listener.get());
         threads_server server(std::move(listener));
         server.run();
