@@ -1,8 +1,12 @@
-// Unit tests for common/: the rot13 table, command-line errors, the listening socket.
+// Unit tests for common/: the rot13 table, command-line errors, the listening socket, and
+// the POSIX side of the socket and signal interfaces (the Windows side runs only inside the
+// Windows servers, under Wine: tests/conformance).
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -13,6 +17,8 @@
 #include "common/fd.hpp"
 #include "common/listener.hpp"
 #include "common/rot13.hpp"
+#include "common/signals.hpp"
+#include "common/socket.hpp"
 
 namespace {
 
@@ -154,6 +160,58 @@ TEST(UniqueFd, ClosesOnDestructionAndNotAfterRelease) {
     }
     EXPECT_NE(::fcntl(kept, F_GETFD), -1);
     ::close(kept);
+}
+
+TEST(Wakeup, IsReadableAfterNotifyUntilDrained) {
+    rot13::wakeup w;
+    pollfd p{w.readable(), POLLIN, 0};
+    EXPECT_EQ(rot13::poll_sockets(&p, 1, 0), 0);
+    w.notify();
+    w.notify();
+    EXPECT_EQ(rot13::poll_sockets(&p, 1, 1000), 1);
+    w.drain();
+    EXPECT_EQ(rot13::poll_sockets(&p, 1, 0), 0);
+}
+
+TEST(FdSet, PosixCapIsOnTheDescriptorNumberNotOnHowManyAreOpen) {
+    EXPECT_TRUE(rot13::fits_in_fd_set(FD_SETSIZE - 1, FD_SETSIZE + 100));
+    EXPECT_FALSE(rot13::fits_in_fd_set(FD_SETSIZE, 0));
+}
+
+TEST(SocketErrors, LastSocketErrorIsErrnoOnPosix) {
+    char byte = 0;
+    ASSERT_LT(::recv(-1, &byte, 1, 0), 0);
+    EXPECT_EQ(rot13::last_socket_error(), EBADF);
+}
+
+TEST(SocketModes, SetBlockingClearsWhatSetNonblockingSets) {
+    rot13::unique_socket s(::socket(AF_INET, SOCK_STREAM, 0));
+    rot13::set_nonblocking(s.get());
+    EXPECT_TRUE(::fcntl(s.get(), F_GETFL) & O_NONBLOCK);
+    rot13::set_blocking(s.get());
+    EXPECT_FALSE(::fcntl(s.get(), F_GETFL) & O_NONBLOCK);
+}
+
+bool blocked(int sig) {
+    sigset_t now;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &now);
+    return sigismember(&now, sig) == 1;
+}
+
+TEST(StopSignalsBlocked, BlocksBothAndRestoresOnlyWhatItBlocked) {
+    ASSERT_FALSE(blocked(SIGTERM));
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &term, nullptr);  // blocked before: must stay blocked
+    {
+        rot13::stop_signals_blocked guard;
+        EXPECT_TRUE(blocked(SIGTERM));
+        EXPECT_TRUE(blocked(SIGINT));
+    }
+    EXPECT_TRUE(blocked(SIGTERM));
+    EXPECT_FALSE(blocked(SIGINT));
+    ::pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
 }
 
 }  // namespace
