@@ -3,7 +3,10 @@
 # target builds rot13-load and its unit tests another way, runs the unit tests, then runs
 # the same smoke test of the built rot13-load against the Linux servers on 127.0.0.1
 # (built natively in build/), and prints PASS or FAIL per check:
-#   windows  MinGW-w64 cross build (build-windows/), run under Wine
+#   windows  MinGW-w64 cross build (build-windows/), run under Wine; also the Windows
+#            servers (iocp, asio, select, poll, threads, threadpool) through the
+#            conformance suite: build/ is pointed at build-windows/ (ROT13_WINDOWS_BUILD)
+#            and runs ctest -L conformance-windows
 #   libcxx   clang + libc++ (build-libcxx/), macOS's compiler and standard library: there
 #            everything is built, and every ctest test of that build runs, before the smoke test
 # A check that the program works, not a benchmark: Wine's figures are not Windows' figures.
@@ -18,7 +21,7 @@ TARGETS=("$@")
 for target in "${TARGETS[@]}"; do
     case "$target" in
         windows | libcxx) ;;
-        -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown target '$target' (windows, libcxx)" >&2; exit 2 ;;
     esac
 done
@@ -35,7 +38,7 @@ ensure_packages --no-recommends "${wanted[@]}"
 build_tree_in "$NATIVE" -DROT13_WERROR=ON
 
 SERVER_PIDS=()
-WINESERVER=""
+WINE_PREFIX_STARTED=""
 cleanup() {
     local pid
     for pid in "${SERVER_PIDS[@]}"; do
@@ -43,7 +46,8 @@ cleanup() {
         wait "$pid" 2>/dev/null || true
     done
     SERVER_PIDS=()
-    [ -z "$WINESERVER" ] || "$WINESERVER" -k 2>/dev/null || true  # this prefix's wineserver only
+    # This prefix's wineserver only.
+    [ -z "$WINE_PREFIX_STARTED" ] || "$ROT13_ROOT/scripts/wine_prefix.sh" stop "$WINE_PREFIX_STARTED" || true
 }
 trap cleanup EXIT
 
@@ -121,7 +125,7 @@ smoke_checks() {
     fi
 }
 
-# Windows: MinGW-w64 cross build, unit tests and smoke test under Wine.
+# Windows: MinGW-w64 cross build, unit tests, smoke test and the servers' conformance under Wine.
 check_windows() {
     local dir=$ROT13_ROOT/build-windows
     TARGET=windows
@@ -133,23 +137,33 @@ check_windows() {
     # Debian's wine64 package has no wine on PATH, only its loader in /usr/lib/wine.
     local wine
     wine=$(command -v wine || command -v wine64 || echo /usr/lib/wine/wine64)
-    WINESERVER=$(command -v wineserver || echo /usr/lib/wine/wineserver)
     [ -x "$wine" ] || die "Wine not found (Debian: apt-get install wine64)"
-    # A prefix of our own, no debug chatter, and no offer to install Mono or Gecko.
+    # A prefix of our own (Windows 10, kept warm: scripts/wine_prefix.sh), no debug chatter,
+    # and no offer to install Mono or Gecko.
     export WINEPREFIX=$dir/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
     SMOKE=$dir/smoke
     rm -rf "$SMOKE"
     mkdir -p "$SMOKE"
     log "preparing the Wine prefix $WINEPREFIX"
-    timeout 300 "$wine" wineboot --init >/dev/null 2>&1 || die "wineboot failed"
-    # rot13-load is built for Windows 10 and later; Wine 8's new prefixes say Windows 7.
-    timeout 60 "$wine" winecfg /v win10 >/dev/null 2>&1 || die "winecfg failed"
+    "$ROT13_ROOT/scripts/wine_prefix.sh" start "$WINEPREFIX" || die "the Wine prefix did not start"
+    WINE_PREFIX_STARTED=$WINEPREFIX
 
     log "windows: unit tests under Wine"
     verdict "unit tests (rot13-loadgen-unit-tests.exe)" \
         timeout 300 ctest --test-dir "$dir" --output-on-failure --timeout 240
     LOADER=("$wine" ../bin/rot13-load.exe)
     smoke_checks
+
+    # The same conformance suite as the Linux servers', from build/'s Linux binary, with
+    # Wine as the launcher (tests/conformance/CMakeLists.txt). Its fixture starts and stops
+    # the prefix itself.
+    log "windows: the Windows servers' conformance under Wine"
+    cmake -S "$ROT13_ROOT" -B "$NATIVE" -DROT13_WINDOWS_BUILD="$dir" >>"$NATIVE/configure.log" 2>&1 ||
+        die "configure failed: see $NATIVE/configure.log"
+    local started=$SECONDS
+    verdict "conformance of $(awk -F'\t' '$2 == "built" {printf "%s%s", sep, $1; sep=", "}' "$dir/servers.txt") under Wine (ctest -L conformance-windows)" \
+        timeout 900 ctest --test-dir "$NATIVE" -L conformance-windows --output-on-failure --timeout 300
+    log "windows: conformance under Wine took $((SECONDS - started)) s"
 }
 
 # clang + libc++: everything that builds with libc++ here (servers, kqueue over libkqueue,

@@ -19,10 +19,11 @@ namespace rot13::test {
 
 using clock = std::chrono::steady_clock;
 
-server_process::server_process(const launch_options& options) {
+server_process::server_process(const launch_options& options) : stop_signal_(options.stop_signal) {
     int out[2];
     if (::pipe(out) < 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> argv_storage{options.binary, "--port", "0"};
+    std::vector<std::string> argv_storage = options.launcher;
+    argv_storage.insert(argv_storage.end(), {options.binary, "--port", "0"});
     argv_storage.insert(argv_storage.end(), options.args.begin(), options.args.end());
 
     pid_ = ::fork();
@@ -82,6 +83,7 @@ server_process::server_process(const launch_options& options) {
 }
 
 server_process::~server_process() {
+    if (pid_ > 0 && !reaped_ && stop_signal_ != 0) signal_and_wait(stop_signal_, std::chrono::seconds(2));
     if (pid_ > 0 && !reaped_) {
         ::kill(-pid_, SIGKILL);
         ::kill(pid_, SIGKILL);

@@ -17,6 +17,16 @@ struct launch_options {
     std::vector<std::string> args;                 // besides --port 0
     std::optional<long> nofile_limit = {};        // RLIMIT_NOFILE for the child, if set
     std::chrono::milliseconds ready_timeout{10000};
+    // A command that runs the binary, e.g. {"/usr/lib/wine/wine64"} for a Windows server:
+    // the process started is `launcher... binary --port 0 args...`, and pid() is the
+    // launcher's (under Wine that is the Windows program's own process).
+    std::vector<std::string> launcher = {};
+    // Sent first when the server is still running at destruction, with up to 2 s to exit
+    // before SIGKILL; 0: SIGKILL at once. Wine 8's wineserver can crash (an assertion in
+    // server/sock.c) while it cleans up after a Windows program killed with overlapped
+    // socket operations outstanding, taking every Wine process with it, so the Windows
+    // servers are stopped their graceful way (SIGINT, which Wine turns into Ctrl-C).
+    int stop_signal = 0;
 };
 
 // Exit code a server uses to say "this mechanism is not available here" (e.g. the
@@ -31,7 +41,9 @@ public:
     explicit server_process(const launch_options& options);
     server_process(const server_process&) = delete;
     server_process& operator=(const server_process&) = delete;
-    ~server_process();  // SIGKILLs and reaps the server (and its process group) if still running
+    // Stops the server if still running (stop_signal first, if set, then SIGKILL, to it
+    // and to its process group) and reaps it.
+    ~server_process();
 
     bool unavailable() const { return unavailable_; }
     std::uint16_t port() const { return port_; }
@@ -51,6 +63,7 @@ private:
     std::uint16_t port_ = 0;
     bool unavailable_ = false;
     bool reaped_ = false;
+    int stop_signal_ = 0;
     int status_ = 0;
     std::string readiness_line_;
 };
