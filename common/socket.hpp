@@ -1,8 +1,8 @@
 // Sockets on every OS: the few things POSIX sockets and Winsock do differently, behind one
-// interface, so that a server written against it (select, threads, threadpool, asio, iocp)
+// interface, so that a server written against it (select, poll, threads, threadpool, asio, iocp)
 // never asks which OS it is on. CMake compiles socket_posix.cpp or socket_windows.cpp and
 // names the matching types header below (STYLE.md §11). Servers that exist only on POSIX
-// (fork, poll, epoll, kqueue, io_uring, libevent) may keep calling POSIX directly: there a
+// (fork, epoll, kqueue, io_uring, libevent) may keep calling POSIX directly: there a
 // socket_handle is an int and unique_socket is unique_fd.
 //
 // What differs, and where this interface puts it:

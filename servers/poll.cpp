@@ -10,38 +10,38 @@
 // we scan it again to find the few that are ready. The cost of one pass is O(n) in the
 // number of connections however few are active; epoll and kqueue remove that.
 //
-// Needs: POSIX sockets and poll(). Run: build/bin/rot13-poll --port 40713
+// On Windows the same file builds against Winsock, whose WSAPoll() (Vista and later) takes
+// the same pollfd array (common/socket.hpp's poll_sockets()). As in select.cpp, the
+// connections are kept in a list, not in a table indexed by descriptor number: a SOCKET is
+// a handle whose value says nothing about how many are open.
+//
+// Needs: POSIX sockets and poll(), or Winsock and WSAPoll(). Run: build/bin/rot13-poll --port 40713
 // Smoke test: printf 'Hello\n' | nc -q1 127.0.0.1 40713   # prints "Uryyb"
 //
 // Fixed from the book's select() listing (the book has no poll() server): no cap at
 // FD_SETSIZE, backlog 16, no SIGPIPE handling, unbounded output when a client never reads
 // (we stop reading past 1 MiB of pending output), and no handling of EMFILE.
-#include <poll.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
+#include <list>
 #include <string>
 #include <vector>
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
-#include "common/fd.hpp"
 #include "common/listener.hpp"
 #include "common/protocol.hpp"
 #include "common/rot13.hpp"
 #include "common/signals.hpp"
+#include "common/socket.hpp"
 
 namespace {
 
 // Everything one connection needs between two passes of the loop.
 struct connection {
-    rot13::unique_fd fd;
+    rot13::unique_socket fd;
     std::string line;          // rot13 of the current line so far (never more than max_line)
     std::string output;        // replies not yet sent
     std::size_t output_sent = 0;
@@ -86,9 +86,9 @@ bool do_read(connection& c) {
             consume_input(c, buf, static_cast<std::size_t>(n));
         } else if (n == 0) {
             c.peer_closed = true;  // a partial line at EOF gets no reply
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if (int error = rot13::last_socket_error(); error == EAGAIN || error == EWOULDBLOCK) {
             return true;
-        } else if (errno != EINTR) {
+        } else if (error != EINTR) {
             return false;  // ECONNRESET and friends
         }
     }
@@ -101,9 +101,9 @@ bool do_write(connection& c) {
         ssize_t n = ::send(c.fd.get(), c.output.data() + c.output_sent, c.pending(), 0);
         if (n >= 0) {
             c.output_sent += static_cast<std::size_t>(n);
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if (int error = rot13::last_socket_error(); error == EAGAIN || error == EWOULDBLOCK) {
             return true;
-        } else if (errno != EINTR) {
+        } else if (error != EINTR) {
             return false;  // EPIPE, ECONNRESET: the peer is gone
         }
     }
@@ -115,33 +115,32 @@ bool do_write(connection& c) {
 
 class poll_server {
 public:
-    explicit poll_server(rot13::unique_fd listener) : listener_(std::move(listener)) {
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    }
+    explicit poll_server(rot13::unique_socket listener)
+        : listener_(std::move(listener)), spare_fd_(rot13::open_spare_descriptor()) {}
 
     void run() {
-        const int stop = rot13::stop_fd();
+        const rot13::socket_handle stop = rot13::stop_fd();
         while (!rot13::stop_requested()) {
             // 1. Rebuild the array: one entry per socket, saying what we want from it. poll()
             //    answers in `revents` and leaves `events` alone, so the array could be kept
             //    and patched instead; rebuilding is simpler, and the pass is O(n) anyway
             //    because poll() itself is.
             pollfds_.clear();
+            polled_.clear();
             pollfds_.push_back({stop, POLLIN, 0});
             pollfds_.push_back({listener_.get(), POLLIN, 0});
-            for (int fd = 0; fd < static_cast<int>(connections_.size()); ++fd) {
-                connection* c = connections_[fd].get();
-                if (!c) continue;
+            for (auto it = connections_.begin(); it != connections_.end(); ++it) {
                 short events = 0;
-                if (c->wants_read()) events |= POLLIN;
-                if (c->wants_write()) events |= POLLOUT;
-                pollfds_.push_back({fd, events, 0});
+                if (it->wants_read()) events |= POLLIN;
+                if (it->wants_write()) events |= POLLOUT;
+                pollfds_.push_back({it->fd.get(), events, 0});
+                polled_.push_back(it);
             }
 
             // 2. Sleep until something is ready. The kernel checks every entry of the array.
-            if (::poll(pollfds_.data(), pollfds_.size(), -1) < 0) {
-                if (errno == EINTR) continue;
-                rot13::throw_errno("poll");
+            if (rot13::poll_sockets(pollfds_.data(), pollfds_.size(), -1) < 0) {
+                if (rot13::last_socket_error() == EINTR) continue;
+                rot13::throw_socket_error("poll");
             }
             if (pollfds_[0].revents != 0) break;
 
@@ -153,16 +152,16 @@ public:
             for (std::size_t i = 2; i < pollfds_.size(); ++i) {
                 const pollfd& entry = pollfds_[i];
                 if (entry.revents == 0) continue;
-                connection* c = connections_[entry.fd].get();
+                connection& c = *polled_[i - 2];
                 bool keep = true;
                 // POLLHUP and POLLERR are reported even when not asked for; recv() or
                 // send() then returns the error or EOF, and the connection is closed.
-                if (entry.revents & (POLLIN | POLLHUP | POLLERR)) keep = do_read(*c);
+                if (entry.revents & (POLLIN | POLLHUP | POLLERR)) keep = do_read(c);
                 // Reply at once instead of waiting for the next poll() to say writable:
                 // the socket almost always has room, and this saves one loop pass per line.
-                if (keep && c->wants_write()) keep = do_write(*c);
-                if (keep && c->peer_closed && !c->wants_write()) keep = false;
-                if (!keep) connections_[entry.fd].reset();  // closes the socket
+                if (keep && c.wants_write()) keep = do_write(c);
+                if (keep && c.peer_closed && !c.wants_write()) keep = false;
+                if (!keep) connections_.erase(polled_[i - 2]);  // closes the socket
             }
         }
     }
@@ -170,42 +169,43 @@ public:
 private:
     void accept_all() {
         for (;;) {
-            int fd = ::accept(listener_.get(), nullptr, nullptr);
-            if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                if (errno == EMFILE || errno == ENFILE) {
-                    refuse_one_without_fds();
+            rot13::unique_socket fd(::accept(listener_.get(), nullptr, nullptr));
+            if (!fd) {
+                const int error = rot13::last_socket_error();
+                if (error == EINTR || error == ECONNABORTED) continue;
+                // ENOBUFS: how Windows says it has no memory left for another socket.
+                if (error == EMFILE || error == ENFILE || error == ENOBUFS) {
+                    refuse_one_without_fds(error);
                     return;  // one per pass: poll() reports the listener again if more wait
                 }
                 return;  // EAGAIN: the backlog is empty
             }
-            rot13::set_nonblocking(fd);
-            // No cap: the table grows to the largest fd, which RLIMIT_NOFILE bounds.
-            if (static_cast<std::size_t>(fd) >= connections_.size()) connections_.resize(fd + 1);
-            connections_[fd] = std::make_unique<connection>();
-            connections_[fd]->fd.reset(fd);
+            // No cap: the list and the array grow as needed; RLIMIT_NOFILE bounds them.
+            rot13::set_nonblocking(fd.get());
+            connections_.emplace_back().fd = std::move(fd);
         }
     }
 
     // Out of descriptors: the pending connection stays in the backlog and the listener
     // stays readable, so the loop would spin. Give up the spare descriptor, accept the
     // connection, close it (the client sees the refusal) and take the spare back.
-    void refuse_one_without_fds() {
+    void refuse_one_without_fds(int error) {
         if (!reported_emfile_) {
             std::fprintf(stderr, "rot13-poll: out of file descriptors (%s); refusing new connections\n",
-                         std::strerror(errno));
+                         std::strerror(error));
             reported_emfile_ = true;
         }
         spare_fd_.reset();
-        int fd = ::accept(listener_.get(), nullptr, nullptr);
-        if (fd >= 0) ::close(fd);
-        spare_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        rot13::unique_socket refused(::accept(listener_.get(), nullptr, nullptr));
+        refused.reset();
+        spare_fd_ = rot13::open_spare_descriptor();
     }
 
-    rot13::unique_fd listener_;
-    std::vector<std::unique_ptr<connection>> connections_;  // indexed by fd, grown as needed
-    std::vector<pollfd> pollfds_;                           // rebuilt every pass, capacity kept
-    rot13::unique_fd spare_fd_;
+    rot13::unique_socket listener_;
+    std::list<connection> connections_;                  // see the top: not indexed by fd
+    std::vector<pollfd> pollfds_;                        // rebuilt every pass, capacity kept
+    std::vector<std::list<connection>::iterator> polled_;  // the connection of pollfds_[i + 2]
+    rot13::unique_socket spare_fd_;
     bool reported_emfile_ = false;
 };
 
@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     auto opts = rot13::parse_server_options_or_exit(argc, argv, spec);
     return rot13::run_main(spec.program.data(), [&] {
         rot13::install_signal_handlers();
-        rot13::unique_fd listener = rot13::open_listener(opts, /*nonblocking=*/true);
+        rot13::unique_socket listener = rot13::open_listener(opts, /*nonblocking=*/true);
         rot13::announce_listening(listener.get());
         poll_server server(std::move(listener));
         server.run();
