@@ -36,6 +36,9 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
     timeout 300 "$wine" wineboot --init >>"$log" 2>&1 </dev/null || { echo "wineboot failed (log: $log)" >&2; exit 1; }
     # The Windows build targets Windows 10 and later; Wine 8's new prefixes say Windows 7.
     timeout 60 "$wine" winecfg /v win10 >>"$log" 2>&1 </dev/null || { echo "winecfg failed (log: $log)" >&2; exit 1; }
+    # The wineserver those two started lingers 3 s; the lasting one below replaces it.
+    timeout 60 "$wineserver" -w >>"$log" 2>&1 </dev/null || true
 fi
-"$wineserver" -p60 >>"$log" 2>&1 </dev/null
+# Exit status 2: a wineserver runs for this prefix already (an earlier start's): it is warm.
+"$wineserver" -p60 >>"$log" 2>&1 </dev/null || [ $? -eq 2 ] || { echo "wineserver failed (log: $log)" >&2; exit 1; }
 timeout 60 "$wine" wineboot >>"$log" 2>&1 </dev/null || { echo "wineboot failed (log: $log)" >&2; exit 1; }
