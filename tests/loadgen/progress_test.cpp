@@ -9,6 +9,7 @@
 #include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "process.hpp"
 #include "server_process.hpp"
@@ -49,8 +50,13 @@ terminal_run run_on_terminal(const std::vector<std::string>& args) {
             r.terminal.append(buf, static_cast<std::size_t>(n));
         }
     }
+    // The terminal reaches its end when the child closes it, a moment before the child has
+    // exited: wait for the exit until the same deadline, not just once (a race on a busy machine).
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
+    pid_t reaped = 0;
+    while ((reaped = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    if (reaped == 0) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
         r.status = -1;
