@@ -1,17 +1,16 @@
 #include "harness/context.hpp"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <ctime>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "harness/build_info.hpp"
 #include "harness/process.hpp"
+#include "loadgen/platform.hpp"
 #include "loadgen/results.hpp"
+#include "loadgen/utc_time.hpp"
 
 namespace harness {
 
@@ -22,14 +21,6 @@ std::string read_first_line(const std::string& path) {
     std::string line;
     std::getline(in, line);
     return line;
-}
-
-long read_long(const std::string& path) {
-    try {
-        return std::stol(read_first_line(path));
-    } catch (const std::exception&) {
-        return -1;
-    }
 }
 
 // The value of `key` in a "key : value" or key="value" file (/proc/cpuinfo, os-release).
@@ -56,28 +47,22 @@ std::string or_unknown(const std::string& value, const char* why = "unknown") {
 }  // namespace
 
 std::string utc_now() {
-    std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+    return loadgen::utc_iso8601(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
 
 limits raise_and_read_limits() {
-    rlimit nofile{};
-    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-        nofile.rlim_cur = nofile.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &nofile);
-    }
+    // The load generator's library asks the OS (getrlimit, /proc or sysctl; on Windows there
+    // is no limit on open files and the figures stay unknown, -1).
+    loadgen::raise_open_file_limit();
     limits lim;
-    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-        lim.nofile_soft = nofile.rlim_cur == RLIM_INFINITY ? -1 : static_cast<long>(nofile.rlim_cur);
-        lim.nofile_hard = nofile.rlim_max == RLIM_INFINITY ? -1 : static_cast<long>(nofile.rlim_max);
+    auto nofile = loadgen::open_file_limit();
+    if (nofile.soft) lim.nofile_soft = static_cast<long>(*nofile.soft);
+    if (nofile.hard) lim.nofile_hard = static_cast<long>(*nofile.hard);
+    lim.somaxconn = loadgen::listen_backlog_cap().value_or(-1);
+    if (auto ports = loadgen::ephemeral_ports()) {
+        lim.port_first = static_cast<int>(ports->low);
+        lim.port_last = static_cast<int>(ports->high);
     }
-    lim.somaxconn = read_long("/proc/sys/net/core/somaxconn");
-    std::istringstream range(read_first_line("/proc/sys/net/ipv4/ip_local_port_range"));
-    range >> lim.port_first >> lim.port_last;
     return lim;
 }
 
@@ -172,7 +157,7 @@ json collect_context(const variant_table& variants, const limits& lim, const pin
     ctx["pinning"] = {
         {"server_cpus", pins.server_cpus.empty() ? json(nullptr) : json(format_cpu_list(pins.server_cpus))},
         {"load_cpus", pins.load_cpus.empty() ? json(nullptr) : json(format_cpu_list(pins.load_cpus))},
-        {"method", "sched_setaffinity in the child before exec"},
+        {"method", pinning_method()},
         {"note", pins.note}};
     json list = json::array();
     for (const auto& v : variants.variants) {

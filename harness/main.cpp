@@ -6,8 +6,6 @@
 //   rot13-bench run SUITE.json --out DIR --resume
 //
 // Progress goes to stderr, one line per run with an ETA; the summary table to stdout.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -25,6 +23,7 @@
 #include "harness/suite.hpp"
 #include "harness/summary.hpp"
 #include "harness/variants.hpp"
+#include "loadgen/platform.hpp"
 
 namespace fs = std::filesystem;
 using namespace harness;
@@ -142,21 +141,17 @@ int list_variants(const variant_table& table) {
         std::printf("%-28s %-6s %-20s %s\n", v.shown_name().c_str(), v.built ? "yes" : "no",
                     backends.empty() ? "-" : backends.c_str(), v.built ? v.cap.c_str() : v.reason.c_str());
     }
-    fs::path load = table.bin_dir / "rot13-load";
-    std::printf("\nload generator: %s (%s)\n", load.c_str(),
-                ::access(load.c_str(), X_OK) == 0 ? "found" : "missing");
+    fs::path load = program_path(table.bin_dir, "rot13-load");
+    std::printf("\nload generator: %s (%s)\n", load.string().c_str(), is_program(load) ? "found" : "missing");
     return 0;
 }
 
 std::string default_out_dir(const std::string& suite_name) {
     char stamp[32];
     std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::localtime_r(&now, &tm);
-    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-    char host[256] = "host";
-    ::gethostname(host, sizeof(host) - 1);
-    return "results/" + suite_name + "-" + stamp + "-" + host;
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));  // one thread here
+    std::string host = loadgen::describe_system().host;
+    return "results/" + suite_name + "-" + stamp + "-" + (host.empty() ? "host" : host);
 }
 
 json without_run_keys(json suite_json) {
@@ -262,8 +257,8 @@ int run_suite(const cli& c, const variant_table& variants) {
 
     run_options opts;
     opts.out_dir = out;
-    opts.loadgen = variants.bin_dir / "rot13-load";
-    if (::access(opts.loadgen.c_str(), X_OK) != 0)
+    opts.loadgen = program_path(variants.bin_dir, "rot13-load");
+    if (!is_program(opts.loadgen))
         throw std::runtime_error("the load generator " + opts.loadgen.string() +
                                  " is missing: build it first");
     try {
@@ -331,7 +326,7 @@ int main(int argc, char** argv) {
         try {
             c = parse_cli(argc, argv);
         } catch (const rot13::usage_error& e) {
-            std::cerr << "rot13-bench: " << e.what() << "\n\n" << usage;
+            std::cerr << "rot13-bench: " << e.what() << "\nsee 'rot13-bench --help'\n";
             return 2;
         }
         if (c.command == "help") {

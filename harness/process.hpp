@@ -1,99 +1,125 @@
-// Child processes for the harness: start a server or rot13-load pinned to some CPUs in a
-// process group of its own, reap it with its resource usage, and sample a whole process
-// group from /proc. Linux: sched_setaffinity, prctl and /proc.
+// Child processes for the harness, on every OS: start a server or rot13-load pinned to some
+// CPUs so that nothing it starts outlives the harness, read its stdout without blocking,
+// sample its CPU time and memory while it runs, ask it to stop, and collect how it ended.
+//
+// CMake compiles one implementation (STYLE.md §11), the way loadgen/platform_*.cpp are chosen:
+//   process_posix.cpp    fork/exec into a process group of its own, kill(-pgid), wait4();
+//     with process_linux.cpp    sched_setaffinity, PR_SET_PDEATHSIG, a subreaper, /proc
+//     or process_macos.cpp      no affinity ("not pinned"), proc_pid_rusage
+//     or process_freebsd.cpp    cpuset_setaffinity, procctl reaper and death signal, kinfo_proc
+//   process_windows.cpp  CreateProcess into a job object (kill-on-close), CTRL_BREAK for a
+//                        graceful stop before TerminateJobObject, GetProcessTimes,
+//                        PeakWorkingSetSize, SetProcessAffinityMask
 #pragma once
-
-#include <sys/resource.h>
-#include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace harness {
 
-// The CPUs this process may run on (sched_getaffinity), in increasing order.
+// The CPUs this process may run on, in increasing order.
 std::vector<int> allowed_cpus();
 
 // "0-3,6" <-> {0,1,2,3,6}. parse_cpu_list throws std::invalid_argument on bad text.
 std::vector<int> parse_cpu_list(const std::string& text);
 std::string format_cpu_list(const std::vector<int>& cpus);
 
+// How this OS pins a child to CPUs, for the results' context ("sched_setaffinity in the
+// child before exec"; "none: macOS has no CPU affinity").
+std::string pinning_method();
+
+// The directory of the running rot13-bench executable.
+std::filesystem::path executable_dir();
+
+// What the OS adds to a program's name to make its file name: ".exe" on Windows.
+std::string executable_suffix();
+
 struct spawn_options {
     std::vector<std::string> argv;
     std::vector<int> cpus;        // empty: not pinned
-    bool capture_stdout = false;  // stdout on a pipe (stdout_fd()), else into log
-    std::filesystem::path log;    // stderr (and stdout unless captured) go here; empty: /dev/null
+    bool capture_stdout = false;  // stdout on a pipe (read_stdout()), else into log
+    bool stdin_pipe = false;      // stdin on a pipe the harness closes to ask for a stop
+                                  // (rot13-load --stop-on-stdin-close), else empty
+    std::filesystem::path log;    // stderr (and stdout unless captured) go here; empty: nowhere
 };
 
-// How a child ended, from wait4(): the status and the rusage of the child and of every
-// descendant it waited for. A process that forks must reap its children for their CPU
-// time to be counted here (the fork server does; a child that is never reaped is not).
+// How a child ended, with the resources it used. On POSIX from wait4(): the rusage of the
+// child and of every descendant it waited for (a process that forks must reap its
+// children for their CPU time to be counted). On Windows from the process handle.
 struct exit_status {
-    int wait_status = 0;
-    rusage usage{};
+    std::optional<int> code;    // its exit code, if it exited
+    std::optional<int> signal;  // the signal that ended it (POSIX only)
+    double user_s = 0;
+    double sys_s = 0;
+    long peak_rss_kb = 0;  // the largest single process's peak resident (working) set
 
-    bool exited_zero() const;
-    bool signaled(int sig) const;
-    // "ok" (exit 0), "exit 1", "signal SIGSEGV".
+    bool exited_zero() const { return code == 0; }
+    bool exited_with(int value) const { return code == value; }
+    bool signaled(int sig) const { return signal == sig; }
+    // "ok" (exit 0), "exit 1", "signal SIGSEGV" (POSIX), "exit 0xC0000005" (Windows).
     std::string describe() const;
+};
+
+// One look at a child and whatever it started that is still alive.
+struct group_sample {
+    long rss_kb = 0;    // resident memory, summed over the processes
+    double user_s = 0;  // CPU time, including children its members reaped; coarse where the
+    double sys_s = 0;   // OS counts in clock ticks (Linux: 10 ms per process)
+    double cpu_s = 0;   // the same total, from the most precise counter the OS has
+    int processes = 0;
 };
 
 class child_process {
 public:
-    // Forks and execs opts.argv[0] (a path, or a name looked up in PATH). Throws
-    // std::system_error when the fork fails; a failed exec is exit 127 with the reason
-    // in exec_error().
+    // Starts opts.argv[0] (a path, or a name looked up in PATH). Throws std::system_error
+    // when the OS cannot create a process; a program that cannot be run is reported by
+    // exec_error() and an exit of 127.
     explicit child_process(const spawn_options& opts);
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
-    // Kills the whole process group with SIGKILL and reaps the child: nothing the
-    // harness started outlives it.
+    // Kills the child and everything it started, and reaps it: nothing the harness started
+    // outlives it.
     ~child_process();
 
-    pid_t pid() const { return pid_; }
-    int stdout_fd() const { return stdout_fd_; }
-    const std::string& pin_error() const { return pin_error_; }    // empty: pinned as asked
-    const std::string& exec_error() const { return exec_error_; }  // empty: exec succeeded
+    long pid() const;
+    const std::string& pin_error() const;   // empty: pinned as asked (or not asked)
+    const std::string& exec_error() const;  // empty: the program started
 
-    // Reaps the child if it has exited, after killing what is left of its process group
-    // (a forking server's children); never blocks.
+    // Appends to out whatever the child has written on its stdout pipe so far, without
+    // blocking. Returns false once the pipe is at end of file (or was never captured).
+    bool read_stdout(std::string& out);
+
+    // Reaps the child if it has exited, after killing what is left of what it started (a
+    // forking server's children); never blocks.
     const std::optional<exit_status>& poll_exit();
-    const std::optional<exit_status>& exited() const { return exit_; }
+    const std::optional<exit_status>& exited() const;
 
-    void signal(int sig);        // the process itself
-    void signal_group(int sig);  // its process group: forked children too
-    // SIGKILL to the group, then a blocking reap.
+    // Asks the child and everything it started to stop gracefully: SIGTERM to its process
+    // group on POSIX; on Windows CTRL_BREAK_EVENT to its console process group. Either way
+    // its stdin pipe, if it has one, is closed.
+    void request_stop();
+    // Kills the child and everything it started, then reaps it (blocking).
     void kill_and_reap();
 
-private:
-    void reap();
+    // Its CPU time and memory now, with whatever it started (zeros once it is reaped).
+    group_sample sample() const;
 
-    pid_t pid_ = -1;
-    int stdout_fd_ = -1;
+    struct os_state;  // what the OS needs to keep per child (process_<os>.cpp)
+
+private:
+    std::unique_ptr<os_state> os_;
     std::string pin_error_;
     std::string exec_error_;
     std::optional<exit_status> exit_;
 };
 
-// Makes the orphaned descendants of this process its children (PR_SET_CHILD_SUBREAPER)
-// instead of init's, so that child_process can reap what a server forked. Call once,
+// Prepares this process to be a harness: on Linux and FreeBSD it becomes the reaper of its
+// orphaned descendants, so that child_process can reap what a server forked. Call once,
 // before starting children.
 void become_subreaper();
-
-// One look at every live process of a process group, from /proc.
-struct group_sample {
-    long rss_kb = 0;    // sum of VmRSS over the group's processes
-    double user_s = 0;  // CPU time of the group, including children its members reaped,
-    double sys_s = 0;   // in clock ticks (10 ms) per process: coarse
-    double cpu_s = 0;   // the same total, from the scheduler's nanosecond counters
-    int processes = 0;
-};
-group_sample sample_group(pid_t pgid);
-
-// "SIGSEGV" (or "signal 42").
-std::string signal_name(int sig);
 
 }  // namespace harness

@@ -1,15 +1,10 @@
 #include "harness/results.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
-#include "common/errors.hpp"
-#include "common/fd.hpp"
+#include "harness/durable_file.hpp"
 
 namespace harness {
 
@@ -72,25 +67,7 @@ std::string results_file::render() const {
 }
 
 void results_file::write() const {
-    // Same directory, so that rename() is atomic; fsync before it, so that after a power
-    // cut the name points at either the old complete file or the new complete one.
-    fs::path tmp = path_;
-    tmp += ".tmp";
-    std::string text = render();
-    {
-        rot13::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        if (!fd) rot13::throw_errno("cannot create " + tmp.string());
-        for (std::size_t done = 0; done < text.size();) {
-            ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) rot13::throw_errno("cannot write " + tmp.string());
-            done += static_cast<std::size_t>(n);
-        }
-        if (::fsync(fd.get()) != 0) rot13::throw_errno("fsync " + tmp.string());
-    }
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) rot13::throw_errno("cannot rename " + tmp.string());
-    rot13::unique_fd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir) ::fsync(dir.get());
+    replace_file_durably(path_, render());
 }
 
 }  // namespace harness

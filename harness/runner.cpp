@@ -1,16 +1,13 @@
 #include "harness/runner.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
 #include "common/signals.hpp"
+#include "common/socket.hpp"
 #include "harness/probe.hpp"
 #include "harness/process.hpp"
 
@@ -33,7 +30,7 @@ double seconds_between(clock_type::time_point from, clock_type::time_point to) {
 // false on a stop.
 bool pause_for(std::chrono::milliseconds timeout) {
     pollfd p{rot13::stop_fd(), POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, timeout.count())));
+    rot13::poll_sockets(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, timeout.count())));
     return !rot13::stop_requested();
 }
 
@@ -81,21 +78,23 @@ std::vector<std::string> load_command(const run_config& run, const run_options& 
     argv.insert(argv.end(), {"--idle", std::to_string(l.idle), "--size", std::to_string(l.size), "--duration",
                              format_number(l.duration_s), "--warmup", format_number(l.warmup_s), "--seed",
                              std::to_string(opts.payload_seed), "--json", json_file.string()});
+    // Its stdin is a pipe from the harness: closing it is a stop request every OS can make,
+    // and if the harness dies, however it dies, rot13-load ends by itself.
+    argv.push_back("--stop-on-stdin-close");
     if (!opts.source.empty()) argv.insert(argv.end(), {"--source", opts.source});
     return argv;
 }
 
 // Appends whatever the server wrote on stdout (after its readiness line) to its log, so
 // that a chatty server never blocks on a full pipe. Returns false at EOF.
-bool drain_stdout(int fd, const fs::path& log, std::string* keep = nullptr) {
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof(buf));
-        if (n == 0) return false;
-        if (n < 0) return errno == EAGAIN || errno == EINTR;
-        if (keep) keep->append(buf, static_cast<std::size_t>(n));
-        std::ofstream(log, std::ios::app).write(buf, n);
+bool drain_stdout(child_process& server, const fs::path& log, std::string* keep = nullptr) {
+    std::string text;
+    bool open = server.read_stdout(text);
+    if (!text.empty()) {
+        if (keep) *keep += text;
+        std::ofstream(log, std::ios::app) << text;
     }
+    return open;
 }
 
 struct readiness {
@@ -113,7 +112,7 @@ readiness wait_until_ready(child_process& server, std::optional<std::uint16_t> c
     std::string out;
     bool open = true;
     while (!rot13::stop_requested()) {
-        if (open) open = drain_stdout(server.stdout_fd(), log, &out);
+        if (open) open = drain_stdout(server, log, &out);
         for (std::size_t start = 0, end; (end = out.find('\n', start)) != std::string::npos;
              start = end + 1) {
             std::string line = out.substr(start, end - start);
@@ -130,7 +129,7 @@ readiness wait_until_ready(child_process& server, std::optional<std::uint16_t> c
             return r;
         }
         if (const auto& exit = server.poll_exit()) {
-            r.unavailable = WIFEXITED(exit->wait_status) && WEXITSTATUS(exit->wait_status) == 77;
+            r.unavailable = exit->exited_with(77);
             r.failure = with_log_line("server exited before it was ready (" + exit->describe() + ")", log);
             return r;
         }
@@ -238,7 +237,7 @@ std::optional<load_phase> drive_load(child_process& server, child_process& load,
     auto next_sample = t0;
     bool stdout_open = true;
     auto take_sample = [&](clock_type::time_point now) {
-        phase.points.push_back({seconds_between(t0, now), sample_group(server.pid())});
+        phase.points.push_back({seconds_between(t0, now), server.sample()});
         phase.processes_max = std::max(phase.processes_max, phase.points.back().sample.processes);
     };
     for (;;) {
@@ -260,11 +259,11 @@ std::optional<load_phase> drive_load(child_process& server, child_process& load,
             term_at = now;
         }
         if (term_at && !kill_at && now >= *term_at) {
-            load.signal(SIGTERM);
+            load.request_stop();
             kill_at = now + 3s;
         }
         if (kill_at && now >= *kill_at) load.kill_and_reap();
-        if (stdout_open) stdout_open = drain_stdout(server.stdout_fd(), server_log);
+        if (stdout_open) stdout_open = drain_stdout(server, server_log);
         auto until_sample = std::chrono::duration_cast<std::chrono::milliseconds>(next_sample - now) + 1ms;
         pause_for(phase.server_died_at ? 50ms
                                        : std::clamp<std::chrono::milliseconds>(until_sample, 1ms, 50ms));
@@ -283,7 +282,7 @@ std::optional<bool> stop_server(child_process& server, bool after_load, std::chr
     // A short pause lets a forking server reap the children whose clients just left, so
     // that their CPU time reaches wait4()'s rusage.
     if (after_load) pause_for(100ms);
-    server.signal_group(SIGTERM);
+    server.request_stop();
     const auto deadline = clock_type::now() + grace;
     while (!server.poll_exit() && clock_type::now() < deadline && pause_for(10ms)) {
     }
@@ -350,10 +349,6 @@ void window_figures(const load_phase& phase, const json& summary, const load_poi
     }
 }
 
-double seconds(const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-}
-
 }  // namespace
 
 std::optional<json> execute_run(const run_config& run, const run_options& opts) {
@@ -379,10 +374,9 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     std::optional<std::uint16_t> custom_port;
     if (custom) custom_port = pick_free_port();
     spawn_options server_spawn{server_command(run.server, custom_port.value_or(0)), opts.pins.server_cpus,
-                               true, server_log};
+                               true, false, server_log};
     record["commands"] = {{"server", server_spawn.argv}, {"load", nullptr}};
     child_process server(server_spawn);
-    ::fcntl(server.stdout_fd(), F_SETFL, O_NONBLOCK);
     if (!server.pin_error().empty()) notes.push_back("server not pinned: " + server.pin_error());
     json server_info = json::object();
     for (const char* key : {"cpu_user_s", "cpu_sys_s", "peak_rss_kb", "rss_idle_kb", "rss_kb",
@@ -408,10 +402,10 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     if (failures.empty()) {
         // The idle size, once a forking server's probe child has had a moment to exit.
         if (!pause_for(50ms)) return std::nullopt;
-        server_info["rss_idle_kb"] = sample_group(server.pid()).rss_kb;
+        server_info["rss_idle_kb"] = server.sample().rss_kb;
         std::vector<std::string> load_argv = load_command(run, opts, *ready.port, load_json);
         record["commands"]["load"] = load_argv;
-        child_process load(spawn_options{load_argv, opts.pins.load_cpus, false, load_log});
+        child_process load(spawn_options{load_argv, opts.pins.load_cpus, false, true, load_log});
         if (!load.pin_error().empty()) notes.push_back("load generator not pinned: " + load.pin_error());
         phase = drive_load(server, load, run.load, server_log);
         if (!phase) return std::nullopt;
@@ -427,9 +421,9 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     const exit_status& exit = *server.exited();
     const std::string exit_text = *killed ? "timeout" : exit.describe();
     server_info["exit"] = exit_text;
-    server_info["cpu_user_s"] = seconds(exit.usage.ru_utime);
-    server_info["cpu_sys_s"] = seconds(exit.usage.ru_stime);
-    server_info["peak_rss_kb"] = exit.usage.ru_maxrss;  // KiB on Linux; the largest single process
+    server_info["cpu_user_s"] = exit.user_s;
+    server_info["cpu_sys_s"] = exit.sys_s;
+    server_info["peak_rss_kb"] = exit.peak_rss_kb;  // the largest single process
     if (ready.unavailable && failures.size() == 1) {
         record["status"] = "skipped";
         record["reason"] = "unavailable here: " + failures.front();

@@ -1,10 +1,10 @@
 #include "harness/variants.hpp"
 
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "harness/process.hpp"
 
 namespace harness {
 
@@ -22,11 +22,16 @@ std::string variant_table::names() const {
     return out;
 }
 
-fs::path executable_dir() {
+fs::path program_path(const fs::path& bin_dir, const std::string& name) {
+    return bin_dir / (name + executable_suffix());
+}
+
+bool is_program(const fs::path& file) {
     std::error_code ec;
-    fs::path self = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) throw std::runtime_error("cannot find the rot13-bench executable: " + ec.message());
-    return self.parent_path();
+    if (!executable_suffix().empty()) return fs::is_regular_file(file, ec);
+    return fs::is_regular_file(file, ec) &&
+           (fs::status(file, ec).permissions() & (fs::perms::owner_exec | fs::perms::group_exec |
+                                                  fs::perms::others_exec)) != fs::perms::none;
 }
 
 namespace {
@@ -61,8 +66,8 @@ variant_table load_variants(const fs::path& bin_dir) {
         if (!fields[2].empty()) v.backends = split(fields[2], ',');
         (v.built ? v.cap : v.reason) = fields[3];
         if (v.built) v.note = fields[4];
-        v.binary = bin_dir / ("rot13-" + v.name);
-        if (v.built && ::access(v.binary.c_str(), X_OK) != 0) {
+        v.binary = program_path(bin_dir, "rot13-" + v.name);
+        if (v.built && !is_program(v.binary)) {
             v.built = false;
             v.reason = "configured but " + v.binary.string() + " is missing (build it first)";
         }

@@ -33,9 +33,12 @@ struct variant_table {
     std::string names() const;  // "fork, select, ..." for error messages
 };
 
-// The directory of the running executable (build/bin): rot13-bench finds the servers and
-// rot13-load next to itself.
-std::filesystem::path executable_dir();
+// bin_dir/name with the OS's suffix for programs (".exe" on Windows).
+std::filesystem::path program_path(const std::filesystem::path& bin_dir, const std::string& name);
+
+// Whether file is a program this process can start: a regular file with an execute bit on
+// POSIX; on Windows, which decides by the name's suffix, any regular file.
+bool is_program(const std::filesystem::path& file);
 
 // Reads bin_dir/../servers.txt. A variant recorded as built whose binary is missing is
 // reported as not built, with that reason. Throws std::runtime_error if the file is missing.
