@@ -82,6 +82,9 @@ server_options parse_server_options(std::span<const std::string_view> args, cons
             opts.backend = std::string(flags.value());
         } else if (flag == "--threads" && spec.takes_threads) {
             opts.threads = static_cast<int>(flags.integer(1, 100000));
+        } else if (flag == "--stop-on-stdin-close") {
+            flags.no_value();
+            opts.stop_on_stdin_close = true;
         } else if (flag == "--edge" && spec.takes_edge) {
             flags.no_value();
             opts.edge = true;
@@ -106,7 +109,10 @@ std::string server_usage(const server_spec& spec) {
     if (spec.takes_threads)
         text += "  --threads N    " + std::string(spec.threads_help) + "\n";
     if (spec.takes_edge) text += "  --edge         edge-triggered notification instead of level-triggered\n";
-    text += "  --help         show this text\n\n"
+    text += "  --stop-on-stdin-close\n"
+            "                 stop as on SIGTERM when stdin reaches end of file (how rot13-bench\n"
+            "                 stops a server on every OS, and how a server outlives no harness)\n"
+            "  --help         show this text\n\n"
             "Prints 'listening on ADDR:PORT' once ready; SIGTERM or SIGINT stops it.\n";
     return text;
 }

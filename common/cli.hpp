@@ -30,6 +30,7 @@ struct server_options {
     std::string backend;           // empty: the variant's default
     int threads = 0;               // 0: the variant's default
     bool edge = false;
+    bool stop_on_stdin_close = false;  // stop as on SIGTERM when stdin reaches end of file
     bool help = false;
 };
 

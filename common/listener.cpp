@@ -3,10 +3,14 @@
 #include <cerrno>
 
 #include "errors.hpp"
+#include "signals.hpp"
 
 namespace rot13 {
 
 unique_socket open_listener(const server_options& opts, bool nonblocking) {
+    // Every server calls this once, after installing its stop handling and before it
+    // announces itself: the one shared step of start-up that sees the options.
+    if (opts.stop_on_stdin_close) stop_when_stdin_closes();
     sockaddr_storage storage{};
     socklen_t length = 0;
     auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);

@@ -48,6 +48,15 @@ bool stop_requested() noexcept;
 // server that relies on these is ended by it, while install_signal_handlers() catches it.)
 std::span<const int> stop_signal_numbers() noexcept;
 
+// Starts a thread that reads stdin until end of file (or an error) and then requests a
+// stop as SIGTERM would; on Windows as Ctrl-Break would: through install_signal_handlers()'s
+// handler, or by raising SIGBREAK for a library's signal handling. A parent that cannot
+// send a signal or a control event closes the pipe instead: rot13-bench does on every OS
+// (Wine 8 has no GenerateConsoleCtrlEvent), and if the harness dies, however it dies, the
+// pipe closes and the server ends. Call it once the stop handling is in place (open_listener
+// does, for --stop-on-stdin-close).
+void stop_when_stdin_closes();
+
 // While one lives, the calling thread does not take the stop signals, and a thread it
 // starts inherits that: a server creates its connection threads under one, so that the
 // signals go to the one thread that waits for them (on stop_fd()) and recv()/send()

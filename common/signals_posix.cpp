@@ -1,8 +1,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstddef>
+#include <thread>
 
 #include "common/errors.hpp"
 #include "common/signals.hpp"
@@ -48,6 +52,17 @@ void install_signal_handlers() {
     stop.sa_flags = 0;
     if (::sigaction(SIGTERM, &stop, nullptr) < 0 || ::sigaction(SIGINT, &stop, nullptr) < 0)
         throw_errno("cannot install SIGTERM/SIGINT handlers");
+}
+
+void stop_when_stdin_closes() {
+    std::thread([] {
+        char buf[256];
+        for (ssize_t n; (n = ::read(STDIN_FILENO, buf, sizeof(buf))) != 0;)
+            if (n < 0 && errno != EINTR) break;
+        // To the process, not this thread: whichever thread takes SIGTERM runs the handler
+        // (or libevent's, or Asio's).
+        ::kill(::getpid(), SIGTERM);
+    }).detach();
 }
 
 socket_handle stop_fd() noexcept { return stop_pipe ? stop_pipe->readable() : invalid_socket; }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <csignal>
 #include <system_error>
+#include <thread>
 
 #include "common/signals.hpp"
 
@@ -32,6 +33,8 @@ BOOL WINAPI on_console_event(DWORD event) {
     }
 }
 
+std::atomic<bool> handlers_installed{false};
+
 }  // namespace
 
 void ignore_sigpipe() {}
@@ -41,6 +44,21 @@ void install_signal_handlers() {
     if (!::SetConsoleCtrlHandler(on_console_event, TRUE))
         throw std::system_error(static_cast<int>(::GetLastError()), std::system_category(),
                                 "cannot install the console control handler");
+    handlers_installed = true;
+}
+
+void stop_when_stdin_closes() {
+    HANDLE in = ::GetStdHandle(STD_INPUT_HANDLE);
+    std::thread([in] {
+        char buf[256];
+        DWORD n = 0;
+        while (in && in != INVALID_HANDLE_VALUE && ::ReadFile(in, buf, sizeof(buf), &n, nullptr) && n > 0) {
+        }
+        if (handlers_installed)
+            on_console_event(CTRL_BREAK_EVENT);
+        else
+            std::raise(SIGBREAK);  // to Asio's signal_set (servers/asio.cpp)
+    }).detach();
 }
 
 socket_handle stop_fd() noexcept { return stop_socket ? stop_socket->readable() : invalid_socket; }

@@ -483,6 +483,26 @@ TEST_F(Conformance, ExitsZeroWithinOneSecondOnSigint) {
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
 }
 
+// How rot13-bench stops a server on every OS (and the only graceful stop a Windows program
+// under Wine can be sent by another Windows program): --stop-on-stdin-close, then the end
+// of its stdin pipe. On Windows the servers' stdin thread takes the Ctrl-Break path.
+TEST_F(Conformance, ExitsZeroWithinOneSecondWhenItsStdinClosesWithStopOnStdinClose) {
+    server_.reset();
+    std::vector<std::string> args = config.args;
+    args.push_back("--stop-on-stdin-close");
+    server_ = std::make_unique<server_process>(launch_options{.binary = config.server,
+                                                              .args = args,
+                                                              .launcher = config.launcher,
+                                                              .stop_signal = config.windows ? SIGINT : 0,
+                                                              .stdin_pipe = true});
+    if (server_->unavailable()) GTEST_SKIP() << config.server << " says its mechanism is unavailable here";
+    auto idle = client::connect_to(port());
+    expect_serves_new_client();
+    auto status = server_->close_stdin_and_wait(1000ms);
+    ASSERT_TRUE(status.has_value()) << "still running 1 s after its stdin closed";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
+}
+
 // Runs the binary (under its launcher) with args and returns {exit status, stdout + stderr}.
 std::pair<int, std::string> run_command(const std::vector<std::string>& args) {
     std::string command;

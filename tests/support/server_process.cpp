@@ -21,7 +21,9 @@ using clock = std::chrono::steady_clock;
 
 server_process::server_process(const launch_options& options) : stop_signal_(options.stop_signal) {
     int out[2];
+    int in[2] = {-1, -1};
     if (::pipe(out) < 0) throw std::runtime_error("pipe failed");
+    if (options.stdin_pipe && ::pipe(in) < 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> argv_storage = options.launcher;
     argv_storage.insert(argv_storage.end(), {options.binary, "--port", "0"});
     argv_storage.insert(argv_storage.end(), options.args.begin(), options.args.end());
@@ -34,6 +36,11 @@ server_process::server_process(const launch_options& options) : stop_signal_(opt
         ::dup2(out[1], STDOUT_FILENO);
         ::close(out[0]);
         ::close(out[1]);
+        if (in[0] >= 0) {
+            ::dup2(in[0], STDIN_FILENO);
+            ::close(in[0]);
+            ::close(in[1]);
+        }
         if (options.nofile_limit) {
             rlimit limit{static_cast<rlim_t>(*options.nofile_limit), static_cast<rlim_t>(*options.nofile_limit)};
             ::setrlimit(RLIMIT_NOFILE, &limit);
@@ -48,6 +55,8 @@ server_process::server_process(const launch_options& options) : stop_signal_(opt
     ::setpgid(pid_, pid_);
     ::close(out[1]);
     stdout_fd_ = out[0];
+    if (in[0] >= 0) ::close(in[0]);
+    stdin_fd_ = in[1];
 
     // Read stdout until the first full line, or the deadline, or EOF.
     std::string text;
@@ -92,6 +101,7 @@ server_process::~server_process() {
         ::kill(-pid_, SIGKILL);  // forked children left behind, if any
     }
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
+    if (stdin_fd_ >= 0) ::close(stdin_fd_);
 }
 
 bool server_process::running() {
@@ -102,6 +112,17 @@ bool server_process::running() {
 
 std::optional<int> server_process::signal_and_wait(int sig, std::chrono::milliseconds timeout) {
     if (!reaped_) ::kill(pid_, sig);
+    const auto deadline = clock::now() + timeout;
+    while (running()) {
+        if (clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return status_;
+}
+
+std::optional<int> server_process::close_stdin_and_wait(std::chrono::milliseconds timeout) {
+    if (stdin_fd_ >= 0) ::close(stdin_fd_);
+    stdin_fd_ = -1;
     const auto deadline = clock::now() + timeout;
     while (running()) {
         if (clock::now() >= deadline) return std::nullopt;

@@ -27,6 +27,8 @@ struct launch_options {
     // socket operations outstanding, taking every Wine process with it, so the Windows
     // servers are stopped their graceful way (SIGINT, which Wine turns into Ctrl-C).
     int stop_signal = 0;
+    // stdin on a pipe that close_stdin() closes (for --stop-on-stdin-close); else inherited.
+    bool stdin_pipe = false;
 };
 
 // Exit code a server uses to say "this mechanism is not available here" (e.g. the
@@ -57,9 +59,14 @@ public:
     // nullopt if it is still running after timeout.
     std::optional<int> signal_and_wait(int sig, std::chrono::milliseconds timeout);
 
+    // Closes the write end of the server's stdin pipe (launch_options::stdin_pipe) and waits
+    // up to timeout for the exit. Returns the wait status, or nullopt if still running.
+    std::optional<int> close_stdin_and_wait(std::chrono::milliseconds timeout);
+
 private:
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
+    int stdin_fd_ = -1;
     std::uint16_t port_ = 0;
     bool unavailable_ = false;
     bool reaped_ = false;
