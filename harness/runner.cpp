@@ -62,7 +62,10 @@ std::vector<std::string> server_command(const server_entry& s, std::uint16_t cus
                 arg.replace(at, 6, std::to_string(custom_port));
         return argv;
     }
-    std::vector<std::string> argv{s.binary.string(), "--port", "0"};
+    // --stop-on-stdin-close: the harness holds the server's stdin pipe, and closing it is
+    // the stop request on every OS (Windows under Wine has no other) besides SIGTERM or
+    // Ctrl-Break; if the harness dies, however it dies, the server stops too.
+    std::vector<std::string> argv{s.binary.string(), "--port", "0", "--stop-on-stdin-close"};
     if (s.backend) argv.insert(argv.end(), {"--backend", *s.backend});
     argv.insert(argv.end(), s.args.begin(), s.args.end());
     return argv;
@@ -374,7 +377,7 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     std::optional<std::uint16_t> custom_port;
     if (custom) custom_port = pick_free_port();
     spawn_options server_spawn{server_command(run.server, custom_port.value_or(0)), opts.pins.server_cpus,
-                               true, false, server_log};
+                               true, !custom, server_log};
     record["commands"] = {{"server", server_spawn.argv}, {"load", nullptr}};
     child_process server(server_spawn);
     if (!server.pin_error().empty()) notes.push_back("server not pinned: " + server.pin_error());
@@ -440,7 +443,7 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
                                       server_log));
     else if (*killed)
         failures.push_back("server did not exit within " + format_number(opts.stop_grace.count() / 1000.0) +
-                           " s of SIGTERM (killed)");
+                           " s of the stop request (killed)");
     else if (!exit.exited_zero() && !(custom && exit.signaled(SIGTERM)))
         failures.push_back("server exited with " + exit_text + " when stopped");
     if (phase && phase->exit) {
