@@ -68,6 +68,12 @@ limits raise_and_read_limits() {
 
 pinning choose_pinning(const std::string& server_cpus, const std::string& load_cpus) {
     pinning pins;
+    if (!can_pin_cpus()) {
+        if (!server_cpus.empty() || !load_cpus.empty())
+            throw std::invalid_argument("--server-cpus and --load-cpus cannot be kept here: " + pinning_method());
+        pins.note = "not pinned: " + pinning_method();
+        return pins;
+    }
     std::vector<int> allowed = allowed_cpus();
     if (!server_cpus.empty() || !load_cpus.empty()) {
         if (!server_cpus.empty()) pins.server_cpus = parse_cpu_list(server_cpus);
@@ -139,10 +145,19 @@ json collect_context(const variant_table& variants, const limits& lim, const pin
     json ctx = loadgen::collect_context();
     ctx.erase("allowed_cpus");      // replaced by cpus_allowed, a CPU list
     ctx.erase("library_versions");  // replaced by libraries, with libevent and liburing
-    std::string governor = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
-    ctx["os"] = or_unknown(find_value("/etc/os-release", "PRETTY_NAME", '='), ctx.value("os", "unknown").c_str());
+    // os-release names the distribution on Linux and FreeBSD. On Windows the path would be
+    // read from the current drive, which under Wine is the Linux host's root: not asked there.
+    const std::string kernel_name = ctx.value("os", "unknown");
+    std::string governor = "unknown (no cpufreq: a VM or container?)";
+    if (kernel_name != "Windows") {
+        ctx["os"] = or_unknown(find_value("/etc/os-release", "PRETTY_NAME", '='), kernel_name.c_str());
+        governor = or_unknown(read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+                              governor.c_str());
+    } else {
+        governor = "unknown (Windows: its power plan decides)";
+    }
     ctx["cpus_allowed"] = format_cpu_list(allowed_cpus());
-    ctx["governor"] = or_unknown(governor, "unknown (no cpufreq: a VM or container?)");
+    ctx["governor"] = governor;
     ctx["compiler_flags"] = build_info::cxx_flags;
     ctx["libraries"] = {{"libevent", or_unknown(build_info::libevent_version, "not found")},
                         {"boost", or_unknown(build_info::boost_version, "not found")},

@@ -28,6 +28,9 @@ std::vector<int> allowed_cpus();
 std::vector<int> parse_cpu_list(const std::string& text);
 std::string format_cpu_list(const std::vector<int>& cpus);
 
+// Whether this OS can pin a process to CPUs (macOS cannot).
+bool can_pin_cpus();
+
 // How this OS pins a child to CPUs, for the results' context ("sched_setaffinity in the
 // child before exec"; "none: macOS has no CPU affinity").
 std::string pinning_method();

@@ -28,6 +28,10 @@ std::vector<int> allowed_cpus() {
     return cpus;
 }
 
+bool can_pin_cpus() {
+    return true;
+}
+
 std::string pinning_method() {
     return "sched_setaffinity in the child before exec";
 }
@@ -37,11 +41,6 @@ std::filesystem::path executable_dir() {
     std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) throw std::runtime_error("cannot find the rot13-bench executable: " + ec.message());
     return self.parent_path();
-}
-
-std::string signal_name(int sig) {
-    if (const char* abbrev = ::sigabbrev_np(sig)) return std::string("SIG") + abbrev;
-    return "signal " + std::to_string(sig);
 }
 
 // Makes the orphaned descendants of this process its children (PR_SET_CHILD_SUBREAPER)

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "common/errors.hpp"
 #include "harness/process.hpp"
@@ -27,6 +28,21 @@ struct child_process::os_state {
 
 std::string executable_suffix() {
     return "";
+}
+
+// The names of the signals POSIX defines, the same on Linux, macOS and the BSDs (glibc's
+// sigabbrev_np() and the BSDs' sys_signame[] are not portable).
+std::string signal_name(int sig) {
+    static const std::pair<int, const char*> names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+        {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+    };
+    for (const auto& [number, name] : names)
+        if (number == sig) return name;
+    return "signal " + std::to_string(sig);
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 #include "harness/process.hpp"
 #include "harness/process_os.hpp"
@@ -116,6 +117,10 @@ std::vector<int> allowed_cpus() {
     return cpus;
 }
 
+bool can_pin_cpus() {
+    return true;
+}
+
 std::string pinning_method() {
     return "SetProcessAffinityMask on the suspended child before it runs";
 }
@@ -185,16 +190,46 @@ child_process::child_process(const spawn_options& opts) : os_(std::make_unique<o
                                  FILE_ATTRIBUTE_NORMAL, nullptr);
     }
 
-    STARTUPINFOW startup{};
-    startup.cb = sizeof(startup);
-    startup.dwFlags = STARTF_USESTDHANDLES;
-    startup.hStdInput = child_in;
-    startup.hStdOutput = opts.capture_stdout ? child_out : child_log;
-    startup.hStdError = child_log;
+    // The job first, and the child born in it (PROC_THREAD_ATTRIBUTE_JOB_LIST, Windows 10):
+    // a child assigned to it only after CreateProcess would, if the harness died in between,
+    // stay suspended outside any job for ever. Where the attribute is refused (Wine 8), the
+    // child is assigned while still suspended, and that short window remains.
+    os_->job = ::CreateJobObjectW(nullptr, nullptr);
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    if (!os_->job || !::SetInformationJobObject(os_->job, JobObjectExtendedLimitInformation, &limits, sizeof(limits))) {
+        close_child_ends();
+        throw_last_error("cannot create a job object");
+    }
+    SIZE_T list_size = 0;
+    ::InitializeProcThreadAttributeList(nullptr, 1, 0, &list_size);
+    std::vector<char> list_memory(list_size);
+    auto* attributes = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(list_memory.data());
+    bool born_in_job = list_size > 0 && ::InitializeProcThreadAttributeList(attributes, 1, 0, &list_size) &&
+                       ::UpdateProcThreadAttribute(attributes, 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, &os_->job,
+                                                   sizeof(os_->job), nullptr, nullptr);
+
+    STARTUPINFOEXW startup{};
+    startup.StartupInfo.cb = sizeof(startup);
+    startup.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    startup.StartupInfo.hStdInput = child_in;
+    startup.StartupInfo.hStdOutput = opts.capture_stdout ? child_out : child_log;
+    startup.StartupInfo.hStdError = child_log;
+    const DWORD flags = CREATE_SUSPENDED | CREATE_NEW_PROCESS_GROUP;
     PROCESS_INFORMATION info{};
-    BOOL created = ::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE,
-                                    CREATE_SUSPENDED | CREATE_NEW_PROCESS_GROUP, nullptr, nullptr, &startup, &info);
+    auto create = [&](bool in_job) {
+        startup.lpAttributeList = in_job ? attributes : nullptr;
+        return ::CreateProcessW(nullptr, command_line.data(), nullptr, nullptr, TRUE,
+                                flags | (in_job ? EXTENDED_STARTUPINFO_PRESENT : 0), nullptr, nullptr,
+                                &startup.StartupInfo, &info);
+    };
+    BOOL created = born_in_job && create(true);
+    if (!created) {
+        born_in_job = false;
+        created = create(false);
+    }
     DWORD create_error = ::GetLastError();
+    if (list_size > 0) ::DeleteProcThreadAttributeList(attributes);
     close_child_ends();
     if (!created) {
         // What a failed exec is on POSIX: the run records it, the harness goes on.
@@ -205,20 +240,12 @@ child_process::child_process(const spawn_options& opts) : os_(std::make_unique<o
     }
     os_->process = info.hProcess;
     os_->pid = info.dwProcessId;
-
-    // The job first: nothing the child starts may escape it.
-    os_->job = ::CreateJobObjectW(nullptr, nullptr);
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
-    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
-    if (!os_->job ||
-        !::SetInformationJobObject(os_->job, JobObjectExtendedLimitInformation, &limits, sizeof(limits)) ||
-        !::AssignProcessToJobObject(os_->job, os_->process)) {
+    if (!born_in_job && !::AssignProcessToJobObject(os_->job, os_->process)) {
         DWORD error = ::GetLastError();
         ::TerminateProcess(os_->process, 1);
         ::CloseHandle(info.hThread);
         ::WaitForSingleObject(os_->process, INFINITE);
         close_handle(os_->process);
-        close_handle(os_->job);
         throw std::system_error(static_cast<int>(error), std::system_category(),
                                 "cannot put " + opts.argv[0] + " in a job object");
     }

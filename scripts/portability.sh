@@ -164,6 +164,51 @@ check_windows() {
     verdict "conformance of $(awk -F'\t' '$2 == "built" {printf "%s%s", sep, $1; sep=", "}' "$dir/servers.txt") under Wine (ctest -L conformance-windows)" \
         timeout 900 ctest --test-dir "$NATIVE" -L conformance-windows --output-on-failure --timeout 300
     log "windows: conformance under Wine took $((SECONDS - started)) s"
+    bench_checks "$wine" "$dir"
+}
+
+# rot13-bench.exe under Wine: a small suite of Windows servers (tests/fixtures/
+# windows_bench_suite.json), then the same suite killed with SIGKILL mid-run, after which
+# no server and no rot13-load may be left (their stdin pipes end them: --stop-on-stdin-close).
+bench_checks() {
+    local wine=$1 dir=$2 out=$SMOKE/bench
+    log "windows: rot13-bench.exe under Wine"
+    RC=0
+    (cd "$dir" && timeout 180 "$wine" bin/rot13-bench.exe run "$ROT13_ROOT/tests/fixtures/windows_bench_suite.json" \
+        --out "$out" >"$SMOKE/bench.out" 2>"$SMOKE/bench.err") || RC=$?
+    bench_ok() {
+        local f=$out/results.json
+        [ "$RC" -eq 0 ] && [ -s "$f" ] &&
+            [ "$(jq '[.runs[] | select(.config.server != "epoll") | select(.status == "ok" and .server.exit == "ok"
+                     and .summary.requests > 0 and .server.rss_kb > 0 and .server.cpu_measured_s != null)] | length' "$f")" = 3 ] &&
+            [ "$(jq -r '.runs[] | select(.config.server == "epoll") | .status' "$f")" = skipped ] &&
+            jq -e '.context.pinning.method | test("SetProcessAffinityMask")' "$f" >/dev/null &&
+            jq -e '.context.os | test("Windows")' "$f" >/dev/null
+    }
+    verdict "rot13-bench.exe runs iocp, select and asio (status ok, server exit ok, CPU and memory sampled), records epoll as skipped, pins with SetProcessAffinityMask (exit $RC; $out/results.json)" bench_ok
+
+    # Killed as it starts rot13-load (its log appears just before), the hardest moment: the
+    # server is up and rot13-load is being created.
+    rm -rf "$out-killed"
+    (cd "$dir" && exec timeout 180 "$wine" bin/rot13-bench.exe run "$ROT13_ROOT/tests/fixtures/windows_bench_suite.json" \
+        --out "$out-killed" >/dev/null 2>&1) &
+    local bench_pid=$! waited=0
+    until compgen -G "$out-killed/logs/*.load.log" >/dev/null || [ $waited -ge 300 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    pkill -KILL -f 'rot13-bench[.]exe' || true
+    wait "$bench_pid" 2>/dev/null || true
+    local left=""
+    # 15 s: a Windows process under Wine can take seconds to start, and only then does it
+    # find its stdin at end of file.
+    for _ in $(seq 150); do
+        left=$(pgrep -af 'rot13-(iocp|select|asio|load)[.]exe' || true)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    verdict "after rot13-bench.exe is killed with SIGKILL mid-run, no server or rot13-load is left within 15 s${left:+ (left: $left)}" [ -z "$left" ]
+    pkill -KILL -f 'rot13-(iocp|select|asio|load)[.]exe' || true
 }
 
 # clang + libc++: everything that builds with libc++ here (servers, kqueue over libkqueue,
