@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs missing packages, builds with warnings as errors, and runs every test: unit,
 # conformance (every server over real sockets), load generator, harness, multi-host (network
-# namespaces, as root), Python, and the portability checks (scripts/portability.sh:
-# rot13-load and the Windows servers' conformance under Wine, clang + libc++).
+# namespaces, as root), the builds without each optional dependency
+# (tests/build/optional_deps_test.sh), Python, and the portability checks
+# (scripts/portability.sh: rot13-load and the Windows servers' conformance under Wine,
+# clang + libc++).
 # Usage: scripts/test.sh [ctest arguments, e.g. -R conformance.epoll]
 #   With ctest arguments only ctest runs. ROT13_SKIP_PORTABILITY=1 leaves the portability
 #   checks out (they install MinGW-w64, Wine and clang, and take a few minutes); the script
@@ -25,6 +27,14 @@ log "ctest"
 ctest_args=("$@")
 [ $# -gt 0 ] || ctest_args=(-LE conformance-windows)
 ctest --test-dir build --output-on-failure --timeout 300 "${ctest_args[@]}" || status=1
+
+if [ $# -eq 0 ]; then
+    # One build tree per hidden dependency (build-nodeps/), kept between runs; with ccache
+    # warm about a minute, some minutes the first time.
+    [ "$(id -u)" -ne 0 ] || ensure_packages ccache
+    log "builds without each optional dependency (tests/build/optional_deps_test.sh)"
+    tests/build/optional_deps_test.sh build-nodeps || status=1
+fi
 
 if [ $# -eq 0 ] && compgen -G "scripts/tests/test_*.py" >/dev/null; then
     python=$(find_python) || exit 1
