@@ -8,6 +8,7 @@
 // process group's kinfo_proc records instead of /proc.
 #include <sys/types.h>
 #include <sys/cpuset.h>
+#include <sys/proc.h>  // SZOMB
 #include <sys/procctl.h>
 #include <sys/sysctl.h>
 #include <sys/user.h>
