@@ -127,9 +127,7 @@ server_options parse_server_options_or_exit(int argc, char** argv, const server_
         }
         return opts;
     } catch (const usage_error& e) {
-        std::fprintf(stderr, "%.*s: %s\n\n%s", static_cast<int>(spec.program.size()), spec.program.data(),
-                     e.what(), server_usage(spec).c_str());
-        std::exit(2);
+        std::exit(print_usage_error(spec.program, e.what()));
     }
 }
 

@@ -69,8 +69,8 @@ server_options parse_server_options(std::span<const std::string_view> args, cons
 // The usage text for --help.
 std::string server_usage(const server_spec& spec);
 
-// For main(): parses argv; prints usage and exits 0 on --help, prints the error and the
-// usage on stderr and exits 2 on a usage error.
+// For main(): parses argv; prints usage and exits 0 on --help; on a usage error prints it
+// and a pointer to --help on stderr (print_usage_error) and exits 2.
 server_options parse_server_options_or_exit(int argc, char** argv, const server_spec& spec);
 
 }  // namespace rot13

@@ -135,8 +135,7 @@ int merge(const std::vector<std::string_view>& files, bool force) {
 }
 
 [[noreturn]] void usage_exit(const std::string& message) {
-    std::fprintf(stderr, "%s: %s\n\n%s", program, message.c_str(), loadgen::usage_text().c_str());
-    std::exit(2);
+    std::exit(rot13::print_usage_error(program, message));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <thread>
@@ -529,6 +530,10 @@ TEST(ConformanceCli, UnknownFlagIsAUsageErrorWithExitTwo) {
     auto [code, output] = run_command({"--no-such-flag"});
     EXPECT_EQ(code, 2);
     EXPECT_NE(output.find("--no-such-flag"), std::string::npos) << output;
+    // The problem and a pointer to --help, not the whole usage (as git and curl do).
+    std::string program = std::filesystem::path(config.server).stem().string();
+    EXPECT_NE(output.find("see '" + program + " --help'"), std::string::npos) << output;
+    EXPECT_EQ(output.find("usage:"), std::string::npos) << output;
 }
 
 }  // namespace

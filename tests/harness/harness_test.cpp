@@ -110,6 +110,23 @@ protected:
 #define REQUIRE_LOADGEN() \
     if (!load_available) GTEST_SKIP() << "rot13-load is not built here"
 
+// ---- usage errors --------------------------------------------------------------------
+
+TEST_F(HarnessTest, UnknownFlagPrintsTheProblemAndAPointerToHelpAndExitsTwo) {
+    auto r = run_bench(bench, {"list", "--frobnicate"}, dir_);
+    EXPECT_EQ(r.status, 2);
+    // Two lines, as git and curl do: the whole usage would push the problem off the screen.
+    EXPECT_EQ(r.err, "rot13-bench: unknown option '--frobnicate'\nsee 'rot13-bench --help'\n");
+    EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST_F(HarnessTest, HelpPrintsTheWholeUsageAndExitsZero) {
+    auto r = run_bench(bench, {"--help"}, dir_);
+    EXPECT_EQ(r.status, 0);
+    for (const char* part : {"usage:", "list", "run", "--out", "--resume", "--dry-run", "--seed"})
+        EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+}
+
 // ---- suite errors --------------------------------------------------------------------
 
 TEST_F(HarnessTest, UnknownTopLevelKeyIsNamed) {

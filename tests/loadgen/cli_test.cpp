@@ -1,6 +1,8 @@
-// The rot13-load command line as a user meets it: usage errors exit 2 with a message.
+// The rot13-load command line as a user meets it: usage errors exit 2 with a message and
+// a pointer to --help, not the whole usage.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ostream>
 
 #include "process.hpp"
@@ -20,11 +22,15 @@ void PrintTo(const bad_command& b, std::ostream* out) {
 
 class CliErrors : public ::testing::TestWithParam<bad_command> {};
 
-TEST_P(CliErrors, ExitTwoWithAMessageAndTheUsage) {
+TEST_P(CliErrors, ExitTwoWithTheMessageAndAPointerToHelp) {
     auto r = run_load(GetParam().args, std::chrono::seconds(10));
     EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(r.err.starts_with("rot13-load: ")) << r.err;
     EXPECT_NE(r.err.find(GetParam().message), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("usage: rot13-load"), std::string::npos) << r.err;
+    // Two lines: the problem, then where the usage is (as git and curl do).
+    EXPECT_TRUE(r.err.ends_with("\nsee 'rot13-load --help'\n")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+    EXPECT_EQ(r.err.find("usage:"), std::string::npos) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
