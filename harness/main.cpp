@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "common/errors.hpp"
 #include "common/signals.hpp"
 #include "harness/context.hpp"
+#include "harness/precision.hpp"
 #include "harness/process.hpp"
 #include "harness/results.hpp"
 #include "harness/runner.hpp"
@@ -49,6 +51,12 @@ run options:
   --seed N            seed of the run order and the payload (default: the suite's, else random)
   --ready-timeout S   seconds a server has to become ready (default 10)
   --bin-dir DIR       where the servers and rot13-load are (default: rot13-bench's own directory)
+  --precision P       after the planned repetitions, add interleaved rounds of every
+                      configuration whose 95 % interval of the median server CPU per line
+                      or lines/s reaches past ±P % (needs 6 ok runs at least), until all
+                      are within or the budget is spent (suite key "precision")
+  --budget S          seconds the extra rounds may take in all (default 600); a round
+                      that starts before the budget is spent runs to its end
   --dry-run           print the runs in order and the preflight warnings; run nothing
   --help              this text
 
@@ -65,6 +73,7 @@ struct cli {
     std::string server_cpus, load_cpus, source;
     std::optional<std::uint64_t> seed;
     double ready_timeout_s = 10;
+    std::optional<double> precision_percent, budget_s;
     fs::path bin_dir;
 };
 
@@ -105,6 +114,19 @@ cli parse_cli(int argc, char** argv) {
             c.bin_dir = value();
         else if (a == "--ready-timeout")
             c.ready_timeout_s = parse_seconds(a, value());
+        else if (a == "--budget")
+            c.budget_s = parse_seconds(a, value());
+        else if (a == "--precision") {
+            std::string v = value();
+            try {
+                std::size_t used = 0;
+                double p = std::stod(v, &used);
+                if (used != v.size() || !(p > 0 && p < 100)) throw std::invalid_argument(v);
+                c.precision_percent = p;
+            } catch (const std::exception&) {
+                throw rot13::usage_error("--precision expects a percentage between 0 and 100, got '" + v + "'");
+            }
+        }
         else if (a == "--seed") {
             std::string v = value();
             try {
@@ -207,8 +229,64 @@ loop_outcome run_in_order(const std::vector<run_config>& order, std::set<std::st
     return outcome;
 }
 
+// --precision: extra interleaved rounds of the configurations whose interval is still wider
+// than ±percent (harness/precision.hpp), until none is or the budget is spent. Each round's
+// runs join suite.order, so that the paired comparisons of the report see them as
+// interleaved. Returns the runs it added, and records the outcome as "precision".
+std::vector<run_config> precision_rounds(const std::vector<run_config>& runs, double percent, double budget_s,
+                                         std::uint64_t seed, std::set<std::string>& done, results_file& results,
+                                         const run_options& opts, loop_outcome& outcome) {
+    using clock_type = std::chrono::steady_clock;
+    const auto began = clock_type::now();
+    auto spent = [&] { return std::chrono::duration<double>(clock_type::now() - began).count(); };
+    std::vector<run_config> added;
+    std::string stopped;
+    int rounds = 0;
+    for (;;) {
+        std::vector<cell_precision> cells = assess(runs, results.document()["runs"]);
+        // A resumed suite may have recorded extra rounds already: they count as done.
+        std::vector<run_config> round = next_round(runs, cells, percent, seed + 0x9e3779b97f4a7c15ull * (rounds + 1));
+        if (round.empty()) {
+            stopped = "target";
+            break;
+        }
+        if (spent() >= budget_s) {
+            stopped = "budget";
+            break;
+        }
+        ++rounds;
+        std::cerr << "rot13-bench: precision round " << rounds << ": " << round.size()
+                  << " configuration(s) wider than ±" << format_number(percent) << " % (" << format_duration(spent())
+                  << " of " << format_duration(budget_s) << " spent)\n";
+        for (const auto& cell : cells)
+            if (cell.ok > 0 && !cell.within(percent)) std::cerr << "  " << describe(cell) << '\n';
+        for (const auto& r : round) results.document()["suite"]["order"].push_back(r.id);
+        loop_outcome more = run_in_order(round, done, results, opts);
+        outcome.failed += more.failed;
+        added.insert(added.end(), round.begin(), round.end());
+        if (more.interrupted) {
+            outcome.interrupted = true;
+            stopped = "interrupted";
+            break;
+        }
+    }
+    std::vector<cell_precision> cells = assess(runs, results.document()["runs"]);
+    results.document()["precision"] = precision_json(cells, percent, budget_s, spent(), rounds, stopped);
+    results.write();
+    int within = 0;
+    for (const auto& cell : cells) within += cell.within(percent);
+    std::cerr << "rot13-bench: precision: " << within << " of " << cells.size() << " configurations within ±"
+              << format_number(percent) << " % after " << rounds << " extra round(s), " << format_duration(spent())
+              << " (stopped: " << stopped << ")\n";
+    for (const auto& cell : cells)
+        if (!cell.within(percent)) std::cerr << "  not within: " << describe(cell) << '\n';
+    return added;
+}
+
 int run_suite(const cli& c, const variant_table& variants) {
     suite s = load_suite(c.suite_file, variants);
+    if (c.budget_s && !c.precision_percent && !s.precision_percent)
+        throw rot13::usage_error("--budget limits the extra rounds of --precision: give --precision too");
     std::vector<run_config> runs = expand(s);
     limits lim = raise_and_read_limits();
     std::vector<std::string> warnings = preflight(runs, lim, !c.source.empty());
@@ -301,8 +379,21 @@ int run_suite(const cli& c, const variant_table& variants) {
     rot13::install_signal_handlers();
     become_subreaper();
     loop_outcome outcome = run_in_order(order, done, results, opts);
+    std::vector<run_config> table_runs = runs;
+    const std::optional<double> percent = c.precision_percent ? c.precision_percent : s.precision_percent;
+    if (percent && !outcome.interrupted) {
+        const double budget = c.budget_s.value_or(s.precision_budget_s.value_or(600));
+        std::vector<run_config> added = precision_rounds(runs, *percent, budget, seed, done, results, opts, outcome);
+        // The summary table wants each cell's repetitions together, in suite order.
+        table_runs.insert(table_runs.end(), added.begin(), added.end());
+        std::map<std::string, std::size_t> position;
+        for (const auto& r : runs) position.emplace(r.cell, position.size());
+        std::stable_sort(table_runs.begin(), table_runs.end(), [&](const run_config& a, const run_config& b) {
+            return std::pair(position[a.cell], a.repetition) < std::pair(position[b.cell], b.repetition);
+        });
+    }
     std::cout << '\n';
-    print_summary_table(std::cout, runs, results.document()["runs"]);
+    print_summary_table(std::cout, table_runs, results.document()["runs"]);
     std::cout << '\n';
     if (outcome.failed)
         std::cerr << "rot13-bench: " << outcome.failed

@@ -298,7 +298,7 @@ std::string describe_load(const load_point& p) {
 suite parse_suite(const json& j, const variant_table& variants) {
     if (!j.is_object()) throw suite_error("the suite must be a JSON object");
     check_keys(j, "suite",
-               {"name", "description", "duration_s", "warmup_s", "repetitions", "seed", "servers", "loads"});
+               {"name", "description", "duration_s", "warmup_s", "repetitions", "seed", "precision", "servers", "loads"});
     suite s;
     s.source = j;
     if (!j.contains("name")) throw suite_error("suite: needs \"name\"");
@@ -315,6 +315,15 @@ suite parse_suite(const json& j, const variant_table& variants) {
         if (!j["seed"].is_number_unsigned())
             throw suite_error("seed: expected an integer >= 0, got " + shown(j["seed"]));
         s.seed = j["seed"].get<std::uint64_t>();
+    }
+
+    if (j.contains("precision")) {
+        const json& p = j["precision"];
+        if (!p.is_object()) throw suite_error("precision: expected {\"percent\": P, \"budget_s\": S}");
+        check_keys(p, "precision", {"percent", "budget_s"});
+        if (!p.contains("percent")) throw suite_error("precision: needs \"percent\"");
+        s.precision_percent = positive_number(p["percent"], "precision.percent", false);
+        if (p.contains("budget_s")) s.precision_budget_s = positive_number(p["budget_s"], "precision.budget_s", false);
     }
 
     if (!j.contains("servers") || !j["servers"].is_array() || j["servers"].empty())

@@ -64,6 +64,10 @@ struct suite {
     json source;  // the suite file as given
     int repetitions = 1;
     std::optional<std::uint64_t> seed;
+    // "precision": {"percent": P, "budget_s": S}: repetitions until the interval is tight
+    // (harness/precision.hpp); the command line's --precision and --budget win.
+    std::optional<double> precision_percent;
+    std::optional<double> precision_budget_s;
     std::vector<server_entry> servers;  // "all" and backends already expanded
     std::vector<load_point> loads;      // lists already expanded
 };
