@@ -172,17 +172,30 @@ def main_threshold(argv=None):
     program = "alert-threshold"
     parser = _Parser(prog=program, description=(
         "Prints github-action-benchmark's alert-threshold (e.g. 130%%) derived from the noise of this runner: "
-        "the 95th percentile of |ln(A2/A)| over the rounds of the results file's A/A pair (one server under two "
-        "labels, docs/harness.md), for server CPU per line. How it was found goes to standard error."))
-    parser.add_argument("results", metavar="RESULTS", help="results file (or the directory holding results.json)")
+        "the 95th percentile of |ln(A2/A)| over the rounds of the results files' A/A pair (one server under two "
+        "labels, docs/harness.md), for server CPU per line; several files pool their rounds. How it was found "
+        "goes to standard error. With too few rounds the status is 2, as without a pair; --aa-suite then "
+        "writes a suite that measures enough more (its presence tells the two apart)."))
+    parser.add_argument("results", nargs="+", metavar="RESULTS",
+                        help="results file (or the directory holding results.json); more files pool their rounds")
     parser.add_argument("--github-output", metavar="FILE",
                         help="also append alert-threshold=N%% to this file (the step's $GITHUB_OUTPUT)")
+    parser.add_argument("--aa-suite", metavar="OUT.json",
+                        help="when the A/A pair has too few rounds, write a suite of just the pair that measures "
+                             "enough more (run it, then pass its results as a second RESULTS)")
     args = parser.parse_args(argv)
-    from .noise import NoNoiseMeasurement, alert_threshold
-    results = _load_or_exit(program, args.results)
+    import json
+    from . import noise
+    results = [_load_or_exit(program, path) for path in args.results]
     try:
-        percent, how = alert_threshold(results)
-    except NoNoiseMeasurement as e:
+        percent, how = noise.alert_threshold(results)
+    except noise.TooFewRounds as e:
+        sys.stderr.write(f"{program}: error: {e}\n")
+        if args.aa_suite:
+            _write_output(args.aa_suite, json.dumps(noise.aa_suite(results[0], e.rounds), indent=1) + "\n")
+            sys.stderr.write(f"{program}: wrote {args.aa_suite}: run it with rot13-bench and pass its results too\n")
+        return USAGE_STATUS
+    except noise.NoNoiseMeasurement as e:
         sys.stderr.write(f"{program}: error: {e}\n")
         return USAGE_STATUS
     sys.stderr.write(f"{program}: {how}\n")

@@ -19,6 +19,12 @@ MIN_THRESHOLD_PERCENT. It is the ratio one run of one configuration shows agains
 identical one 19 times out of 20, which is what the action's comparison of two commits'
 medians is up against (plus the drift between two workflow runs, which one file cannot
 measure: hence the confirming rerun, regressions.py).
+
+A short suite has few A/A rounds (the ci suite: 2 repetitions at 2 loads, 4 rounds), and a
+95th percentile of fewer than MIN_AA_ROUNDS is no estimate at all. Then aa_suite() writes
+a suite of just the A/A pair with enough repetitions for AA_TOPUP_ROUNDS in all, and
+alert_threshold() pools the rounds of every file it is given. The top-up's rounds
+interleave only the two labels, so they see a little less drift than the suite's own.
 """
 
 import math
@@ -27,11 +33,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics, paired, stats
+from .results import configuration_id
 
 NAME_SUFFIX = "-A2"  # the suite's convention for the second label (docs/harness.md)
 MIN_THRESHOLD_PERCENT = 110
 THRESHOLD_STEP_PERCENT = 5
 MIN_AA_ROUNDS = 5
+AA_TOPUP_ROUNDS = 10  # rounds wanted in all when a suite has too few (aa_suite)
 NOISE_METRICS = (metrics.CPU_PER_LINE, metrics.THROUGHPUT, metrics.P99)
 
 
@@ -128,21 +136,61 @@ class NoNoiseMeasurement(Exception):
     """The file has no (or too small an) A/A pair to measure the noise with."""
 
 
+class TooFewRounds(NoNoiseMeasurement):
+    """The files have an A/A pair, but too few paired rounds of it: measure more (aa_suite)."""
+
+    def __init__(self, message, rounds):
+        super().__init__(message)
+        self.rounds = rounds
+
+
 def alert_threshold(results, metric=metrics.CPU_PER_LINE):
-    """(threshold in percent, a sentence saying how it was found); raises NoNoiseMeasurement."""
-    pairs = aa_pairs(results)
+    """(threshold in percent, a sentence saying how it was found) from the A/A rounds of one
+    results file or of several pooled (a list: the suite's run and an aa_suite() top-up);
+    raises NoNoiseMeasurement, or TooFewRounds when there is a pair but too few rounds."""
+    files = results if isinstance(results, (list, tuple)) else [results]
+    where = ", ".join(str(r.path) for r in files)
+    pairs = [pair for r in files for pair in aa_pairs(r)]
     if not pairs:
-        raise NoNoiseMeasurement(f"{results.path}: no A/A pair (one server under two labels, e.g. \"epoll\" and "
+        raise NoNoiseMeasurement(f"{where}: no A/A pair (one server under two labels, e.g. \"epoll\" and "
                                  f"\"epoll{NAME_SUFFIX}\": docs/harness.md) to measure the noise with")
-    logs = aa_log_ratios(results, metric)
+    logs = [x for r in files for x in aa_log_ratios(r, metric)]
     if len(logs) < MIN_AA_ROUNDS:
-        raise NoNoiseMeasurement(f"{results.path}: the A/A pair has {len(logs)} paired rounds with {metric.title}; "
-                                 f"at least {MIN_AA_ROUNDS} are needed (more repetitions or load points)")
+        raise TooFewRounds(f"{where}: the A/A pair has {len(logs)} paired rounds with {metric.title}; "
+                           f"at least {MIN_AA_ROUNDS} are needed (more repetitions or load points)", len(logs))
     q95 = float(np.percentile(logs, 95))
     raw = 100 * math.exp(q95)
     percent = max(MIN_THRESHOLD_PERCENT, math.ceil(raw / THRESHOLD_STEP_PERCENT - 1e-9) * THRESHOLD_STEP_PERCENT)
-    names = ", ".join(f"{a.label} vs {b.label}" for a, b in pairs)
-    how = (f"{len(logs)} A/A rounds ({names}) of {metric.title}: the 95th percentile of |ln(A2/A)| is "
+    names = ", ".join(dict.fromkeys(f"{a.label} vs {b.label}" for a, b in pairs))
+    how = (f"{len(logs)} A/A rounds ({names}{f'; {len(files)} files pooled' if len(files) > 1 else ''}) of "
+           f"{metric.title}: the 95th percentile of |ln(A2/A)| is "
            f"{q95:.3f}, a ratio of {raw / 100:.3f}; rounded up to {THRESHOLD_STEP_PERCENT} % "
            f"(at least {MIN_THRESHOLD_PERCENT} %): {percent}%")
     return percent, how
+
+
+def aa_configurations(results):
+    """The configuration ids (export names) of the A/A pair's cells, both labels, at every
+    load point where both were measured: what aa_suite() runs again."""
+    names = []
+    for a, b in aa_pairs(results):
+        cells_a, cells_b = _cells_of(results, a), _cells_of(results, b)
+        for load in sorted(cells_a, key=lambda lp: lp.sort_key()):
+            if load in cells_b and cells_a[load].ok_runs and cells_b[load].ok_runs:
+                names += [configuration_id(cells_a[load].runs[0].id), configuration_id(cells_b[load].runs[0].id)]
+    return names
+
+
+def aa_suite(results, have_rounds, want_rounds=AA_TOPUP_ROUNDS):
+    """A suite of just the file's A/A pair with enough repetitions that, pooled with the
+    have_rounds the file has, there are at least want_rounds; raises NoNoiseMeasurement
+    without a measured pair."""
+    from .regressions import rerun_suite
+    names = aa_configurations(results)
+    if not names:
+        raise NoNoiseMeasurement(f"{results.path}: no A/A pair measured at any load point")
+    loads = len(names) // 2
+    repetitions = max(2, math.ceil((want_rounds - have_rounds) / loads))
+    return rerun_suite(results, names, repetitions=repetitions, name="aa",
+                       description=f"The A/A pair of {results.name} alone, {repetitions} repetitions at {loads} "
+                                   f"load point(s): more rounds for the alert threshold (scripts/alert-threshold)")

@@ -142,9 +142,10 @@ def confirm(found, rerun, baseline, threshold):
     return verdicts
 
 
-def rerun_suite(results, names):
+def rerun_suite(results, names, repetitions=None, name="rerun", description=None):
     """A suite that runs exactly the configurations `names` (export names) once more: the
-    original suite's servers, one load per configuration restricted to its server."""
+    original suite's servers, one load per configuration restricted to its server, the
+    suite's repetitions unless told otherwise; named after the suite plus "-" + name."""
     cells = {configuration_id(c.runs[0].id): c for c in results.cells if c.runs}
     unknown = [n for n in names if n not in cells]
     if unknown:
@@ -153,10 +154,10 @@ def rerun_suite(results, names):
     duration = suite.get("duration_s", DEFAULT_DURATION_S)
     warmup = suite.get("warmup_s", DEFAULT_WARMUP_S)
     loads = [_load_of(cells[name], name) for name in names]
-    return {"name": f"{results.name}-rerun",
-            "description": f"Rerun of {len(names)} configuration(s) of {results.name} that exceeded the alert "
-                           f"threshold (scripts/check-regressions)",
-            "duration_s": duration, "warmup_s": warmup, "repetitions": suite.get("repetitions", 1),
+    description = description or (f"Rerun of {len(names)} configuration(s) of {results.name} that exceeded the "
+                                  f"alert threshold (scripts/check-regressions)")
+    return {"name": f"{results.name}-{name}", "description": description,
+            "duration_s": duration, "warmup_s": warmup, "repetitions": repetitions or suite.get("repetitions", 1),
             "servers": suite.get("servers"), "loads": loads}
 
 

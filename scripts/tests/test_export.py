@@ -114,6 +114,22 @@ def test_alert_threshold_command(tmp_path):
     assert no_pair.returncode == 2 and "no A/A pair" in no_pair.stderr
 
 
+def test_too_few_aa_rounds_write_a_suite_of_the_pair_and_pool_with_its_results(tmp_path):
+    short = write_json(tmp_path / "short.json", make_fixtures.build_paired(drift=(1.0, 1.1, 0.9)))
+    aa = tmp_path / "aa.json"
+    done = run_script("alert-threshold", short, "--aa-suite", str(aa))
+    assert done.returncode == 2 and "3 paired rounds" in done.stderr and done.stdout == ""
+    suite = json.loads(aa.read_text())
+    assert suite["name"] == "paired-aa" and suite["repetitions"] == 7  # 3 + 7 = 10 rounds
+    assert [load["servers"] for load in suite["loads"]] == [["epoll"], ["epoll-A2"]]
+    more = write_json(tmp_path / "more.json", make_fixtures.build_paired(drift=(1.0,) * 7))
+    pooled = run_script("alert-threshold", short, more)
+    assert pooled.returncode == 0 and "10 A/A rounds (epoll vs epoll-A2; 2 files pooled)" in pooled.stderr
+    # Without a pair there is nothing to top up: no suite.
+    none = run_script("alert-threshold", fixture_path("results-a.json"), "--aa-suite", str(tmp_path / "none.json"))
+    assert none.returncode == 2 and not (tmp_path / "none.json").exists()
+
+
 # ---- regressions, rerun, confirmation ------------------------------------------------------
 
 def slower(entries, names, factor, commit="fedcba9876543210"):
