@@ -18,6 +18,7 @@
 #include "common/errors.hpp"
 #include "common/signals.hpp"
 #include "harness/context.hpp"
+#include "harness/knee.hpp"
 #include "harness/precision.hpp"
 #include "harness/process.hpp"
 #include "harness/results.hpp"
@@ -206,7 +207,7 @@ loop_outcome run_in_order(const std::vector<run_config>& order, std::set<std::st
             break;
         }
         std::cerr << "[" << i + 1 << "/" << order.size() << "] " << run_title(run) << " … " << std::flush;
-        std::optional<json> record = execute_run(run, opts);
+        std::optional<json> record = run.load.knee ? execute_knee(run, opts) : execute_run(run, opts);
         if (!record) {
             outcome.interrupted = true;
             std::cerr << "interrupted\n";

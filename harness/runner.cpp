@@ -185,7 +185,7 @@ json run_config_json(const run_config& run) {
             {"idle", l.idle},
             {"depth", l.depth ? json(*l.depth) : json(nullptr)},
             {"rate", l.rate ? json(*l.rate) : json(nullptr)},
-            {"arrivals", l.rate ? json(l.arrivals) : json(nullptr)},
+            {"arrivals", l.rate || l.knee ? json(l.arrivals) : json(nullptr)},
             {"size", l.size},
             {"duration_s", l.duration_s},
             {"warmup_s", l.warmup_s}};

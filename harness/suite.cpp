@@ -179,11 +179,20 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
     if (!load.is_object()) throw suite_error(where + ": expected an object, got " + shown(load));
     check_keys(load, where,
                {"mode", "connections", "depth", "rate", "idle", "size", "arrivals", "duration_s", "warmup_s",
-                "servers"});
+                "servers", "p99_ms", "start_rate", "max_rate", "tolerance"});
     std::string mode = load.contains("mode") ? string_value(load["mode"], where + ".mode")
                                              : (load.contains("rate") ? "open" : "closed");
-    if (mode != "closed" && mode != "open")
-        throw suite_error(where + ".mode: expected \"closed\" or \"open\", got " + shown(load["mode"]));
+    if (mode != "closed" && mode != "open" && mode != "knee")
+        throw suite_error(where + ".mode: expected \"closed\", \"open\" or \"knee\", got " + shown(load["mode"]));
+    for (const char* key : {"p99_ms", "start_rate", "max_rate", "tolerance"})
+        if (mode != "knee" && load.contains(key))
+            throw suite_error(where + "." + key + ": applies to \"mode\": \"knee\" only");
+    if (mode == "knee" && load.contains("rate"))
+        throw suite_error(where + ".rate: a knee search chooses its own rates (start_rate, max_rate)");
+    if (mode == "knee" && load.contains("depth"))
+        throw suite_error(where + ".depth: applies to \"mode\": \"closed\" only");
+    if (mode == "knee" && !load.contains("p99_ms"))
+        throw suite_error(where + ": \"mode\": \"knee\" needs \"p99_ms\" (the latency target)");
     if (mode == "closed" && load.contains("rate"))
         throw suite_error(where + ".rate: applies to \"mode\": \"open\" only");
     if (mode == "closed" && load.contains("arrivals"))
@@ -231,7 +240,17 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
         base.warmup_s = positive_number(load["warmup_s"], where + ".warmup_s", true);
         base.timing_overridden = true;
     }
-    if (mode == "open") {
+    if (mode == "knee") {
+        knee_search k;
+        k.p99_ms = positive_number(load["p99_ms"], where + ".p99_ms", false);
+        if (load.contains("start_rate")) k.start_rate = positive_number(load["start_rate"], where + ".start_rate", false);
+        if (load.contains("max_rate")) k.max_rate = positive_number(load["max_rate"], where + ".max_rate", false);
+        if (load.contains("tolerance")) k.tolerance = positive_number(load["tolerance"], where + ".tolerance", false);
+        if (k.max_rate < k.start_rate) throw suite_error(where + ".max_rate: below start_rate");
+        if (k.tolerance >= 1) throw suite_error(where + ".tolerance: expected a fraction below 1, e.g. 0.05");
+        base.knee = k;
+    }
+    if (mode == "open" || mode == "knee") {
         base.arrivals =
             load.contains("arrivals") ? string_value(load["arrivals"], where + ".arrivals") : "uniform";
         if (base.arrivals != "uniform" && base.arrivals != "poisson")
@@ -249,7 +268,7 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
                         p.size = s;
                         if (mode == "closed")
                             p.depth = d;
-                        else
+                        else if (mode == "open")
                             p.rate = r;
                         out.push_back(p);
                     }
@@ -263,6 +282,7 @@ std::string load_key(const load_point& p) {
     std::string key = p.mode + "-c" + std::to_string(p.connections);
     if (p.depth) key += "-d" + std::to_string(*p.depth);
     if (p.rate) key += "-rate" + format_number(*p.rate);
+    if (p.knee) key += "-p99ms" + format_number(p.knee->p99_ms);
     if (p.arrivals == "poisson") key += "-poisson";
     key += "-idle" + std::to_string(p.idle) + "-s" + std::to_string(p.size);
     if (p.timing_overridden) key += "-t" + format_number(p.duration_s) + "+" + format_number(p.warmup_s);
@@ -290,6 +310,7 @@ std::string describe_load(const load_point& p) {
     std::string text = p.mode + " c=" + std::to_string(p.connections);
     if (p.depth && *p.depth != 1) text += " d=" + std::to_string(*p.depth);
     if (p.rate) text += " rate=" + format_number(*p.rate) + (p.arrivals == "poisson" ? " poisson" : "");
+    if (p.knee) text += " p99<" + format_number(p.knee->p99_ms) + "ms" + (p.arrivals == "poisson" ? " poisson" : "");
     if (p.idle) text += " idle=" + std::to_string(p.idle);
     if (p.size != 16) text += " size=" + std::to_string(p.size);
     return text;

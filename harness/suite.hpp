@@ -34,14 +34,24 @@ struct server_entry {
     std::filesystem::path binary;        // built variants
 };
 
+// A knee search (mode "knee"): open-loop probes at rising rates, then bisection, for the
+// highest rate whose corrected p99 stays under p99_ms with no errors (runner.cpp).
+struct knee_search {
+    double p99_ms = 1;
+    double start_rate = 1000;    // lines/s of the first probe
+    double max_rate = 1000000;   // no probe above this
+    double tolerance = 0.05;     // bisection ends when upper / lower <= 1 + tolerance
+};
+
 struct load_point {
-    std::string mode = "closed";  // "closed" or "open"
+    std::string mode = "closed";  // "closed", "open" or "knee"
     int connections = 1;          // connections sending lines
     int idle = 0;                 // extra connections held open without traffic
     std::optional<int> depth;     // closed loop: lines in flight per connection
     std::optional<double> rate;   // open loop: lines/s in total
     int size = 16;                // bytes per line, without '\n'
-    std::string arrivals;         // open loop: "uniform" or "poisson"
+    std::string arrivals;         // open loop and knee: "uniform" or "poisson"
+    std::optional<knee_search> knee;  // mode "knee"
     double duration_s = 2;
     double warmup_s = 0.5;
     bool timing_overridden = false;  // the load sets its own duration_s or warmup_s
