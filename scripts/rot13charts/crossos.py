@@ -120,13 +120,23 @@ def native_rows(sides, load):
     return rows
 
 
+def _side_cell_text(cell, metric, row_label):
+    """A cell's figure, followed by how that file's build provides the variant where the
+    row's label does not say so (kqueue is libkqueue on Linux, the real one on FreeBSD)."""
+    text = metrics.cell_figure(cell, metric).format(metric)
+    return f"{text} ({cell.series.note})" if cell.series.note and cell.series.label != row_label else text
+
+
 def side_by_side_lines(sides, keys, metric):
     maps = [measured_cells(s.results) for s in sides]
     rows = []
     for key in keys:
-        cell = next(m[key] for m in maps if key in m)
-        rows.append([cell.series.label, cell.load.describe()]
-                    + [metrics.cell_figure(m[key], metric).format(metric) if key in m else "–" for m in maps])
+        cells = [m[key] for m in maps if key in m]
+        # One row for what may be two builds of a variant: its note only when every file has it.
+        labels = {c.series.label for c in cells}
+        label = cells[0].series.label if len(labels) == 1 else cells[0].series.label_without_note
+        rows.append([label, cells[0].load.describe()]
+                    + [_side_cell_text(m[key], metric, label) if key in m else "–" for m in maps])
     if not rows:
         return []
     return [f"### {metric.title[:1].upper() + metric.title[1:]}", "",
