@@ -8,6 +8,7 @@
 
 #include "common/signals.hpp"
 #include "common/socket.hpp"
+#include "harness/machine.hpp"
 #include "harness/probe.hpp"
 #include "harness/process.hpp"
 
@@ -199,7 +200,7 @@ json empty_run(const run_config& run) {
     record["config"] = run_config_json(run);
     record["status"] = "ok";
     record["reason"] = nullptr;
-    for (const char* key : {"summary", "histograms", "timeseries", "loadgen", "server"})
+    for (const char* key : {"summary", "histograms", "timeseries", "loadgen", "server", "machine"})
         record[key] = nullptr;
     return record;
 }
@@ -223,6 +224,7 @@ struct load_phase {
     std::optional<double> server_died_at;   // seconds after rot13-load started
     std::optional<double> timed_out_after;  // rot13-load had to be stopped after this many seconds
     int processes_max = 0;
+    json machine;                           // the machine's counters over the phase
 };
 
 // Step 3: waits for rot13-load while sampling the server, and ends rot13-load when the
@@ -231,6 +233,7 @@ struct load_phase {
 std::optional<load_phase> drive_load(child_process& server, child_process& load, const load_point& l,
                                      const fs::path& server_log) {
     load_phase phase;
+    const machine_counters machine_before = read_machine_counters();
     const auto t0 = clock_type::now();
     // Generous: opening many connections, the warm-up, the window, writing the JSON.
     const double limit_s = l.warmup_s + l.duration_s + 15 + (l.connections + l.idle) / 1000.0;
@@ -273,6 +276,7 @@ std::optional<load_phase> drive_load(child_process& server, child_process& load,
     }
     const auto end = clock_type::now();
     phase.wall_s = seconds_between(t0, end);
+    phase.machine = machine_json(machine_before, read_machine_counters(), phase.wall_s);
     phase.exit = load.exited();
     if (!server.poll_exit()) take_sample(end);  // so that the window's end lies between two samples
     return phase;
@@ -413,6 +417,7 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
         phase = drive_load(server, load, run.load, server_log);
         if (!phase) return std::nullopt;
         server_info["processes_max"] = phase->processes_max;
+        record["machine"] = phase->machine;
         if (phase->timed_out_after)
             failures.push_back("rot13-load did not finish within " + format_number(*phase->timed_out_after) +
                                " s");

@@ -131,19 +131,23 @@ protected:
 
 TEST_F(PrecisionRun, StopsOnTheTargetOnceEveryConfigurationIsWithin) {
     rot13::test::bench_result result;
-    // ±60 % is reached as soon as there are 6 runs: 4 rounds after the 2 planned.
-    nlohmann::json doc = run({"--precision", "60", "--budget", "60"}, result);
+    // ±60 % is usually reached as soon as there are 6 runs (4 rounds after the 2 planned),
+    // later on a busy machine: either way it ends on the target, with one run per round.
+    nlohmann::json doc = run({"--precision", "60", "--budget", "120"}, result);
     ASSERT_EQ(result.status, 0) << result.err;
     const auto& p = doc["precision"];
     EXPECT_EQ(p["stopped"], "target") << result.err;
-    EXPECT_EQ(p["extra_rounds"], 4);
     ASSERT_EQ(p["configurations"].size(), 1u);
-    EXPECT_EQ(p["configurations"][0]["repetitions"], 6);
+    const int runs = p["configurations"][0]["repetitions"];
+    EXPECT_GE(runs, 6);
+    EXPECT_EQ(p["extra_rounds"], runs - 2);
     EXPECT_TRUE(p["configurations"][0]["within_target"].get<bool>());
-    EXPECT_EQ(doc["runs"].size(), 6u);
-    EXPECT_EQ(doc["suite"]["order"].size(), 6u);  // the extra rounds' runs join the order
+    EXPECT_LE(p["configurations"][0]["cpu_us_per_line"]["half_width_percent"].get<double>(), 60);
+    EXPECT_EQ(doc["runs"].size(), static_cast<std::size_t>(runs));
+    EXPECT_EQ(doc["suite"]["order"].size(), static_cast<std::size_t>(runs));  // the extra rounds join the order
     EXPECT_NE(result.err.find("precision round 1"), std::string::npos);
-    EXPECT_NE(result.out.find("6/6"), std::string::npos) << result.out;  // the table counts them
+    const std::string counted = std::to_string(runs) + "/" + std::to_string(runs);
+    EXPECT_NE(result.out.find(counted), std::string::npos) << result.out;  // the table counts them
 }
 
 TEST_F(PrecisionRun, StopsOnTheBudget) {
