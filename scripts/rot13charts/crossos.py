@@ -33,6 +33,9 @@ SIDE_METRICS = (metrics.CPU_PER_LINE, metrics.THROUGHPUT, metrics.P99)
 CHART_METRICS = (metrics.CPU_PER_LINE, metrics.THROUGHPUT)
 TEXT_BAR_WIDTH = 30
 BAR_GROUP = 0.8  # of the space between two designs, shared by the bars of the OSes
+TICK_LABEL_CHARS = 14  # longer design names are wrapped at their "/"
+MIN_GROUPS = 3  # the height of a panel, in designs, however few it has
+BUILD_MARK = "*"  # the notes' mark for a design some OS builds other than natively
 
 
 @dataclass
@@ -94,8 +97,10 @@ def key_load(sides):
 
 
 def cell_at(side, series_label, load):
+    """The side's cell of a design (its label without the build's note: kqueue is one design
+    whether libkqueue or the kernel's provides it) at `load`, or None."""
     for c in side.results.cells:
-        if c.series.label == series_label and c.load == load:
+        if c.series.label_without_note == series_label and c.load == load:
             return c
     return None
 
@@ -144,13 +149,25 @@ def side_by_side_lines(sides, keys, metric):
 
 
 def design_labels(sides, load):
-    """The series labels measured at `load` in any file, in the chapter's order."""
+    """The series measured at `load` in any file, one per design (label without note), in
+    the chapter's order."""
     found = {}
     for s in sides:
         for c in s.results.cells:
             if c.load == load and (c.ok_runs or c.failed_runs):
-                found.setdefault(c.series.label, c.series)
+                found.setdefault(c.series.label_without_note, c.series)
     return sorted(found.values(), key=lambda s: s.sort_key())
+
+
+def note_builds(fig, sides, designs, load):
+    """A note per design that some file's build provides other than natively: "kqueue:
+    libkqueue on Linux (Linux)"."""
+    for series in designs:
+        name = series.label_without_note
+        for side in sides:
+            cell = cell_at(side, name, load)
+            if cell is not None and cell.series.note and (cell.ok_runs or cell.failed_runs):
+                plotting.add_note(fig, BUILD_MARK, name, f"{cell.series.note} in the {side.label} bar")
 
 
 def _bars(ax, groups, sides, metric, load, notes):
@@ -175,9 +192,15 @@ def _bars(ax, groups, sides, metric, load, notes):
             ax.barh(y, e.median * metric.scale, height=height * 0.9, xerr=err, color=plotting.COLORS[i],
                     error_kw={"elinewidth": 0.8, "capsize": 2})
     ax.set_yticks(range(len(groups)))
-    ax.set_yticklabels([label for label, _ in groups], fontsize=7)
-    ax.set_ylim(len(groups) - 0.5, -0.5)
+    # A long name ("libevent-bufferevent/epoll") on two lines, so that it stays in its margin.
+    ax.set_yticklabels([label.replace("/", "/\n") if len(label) > TICK_LABEL_CHARS else label
+                        for label, _ in groups], fontsize=7)
+    # A panel of one or two designs keeps the bar thickness of a fuller one (centred).
+    pad = max(0, MIN_GROUPS - len(groups)) / 2
+    ax.set_ylim(len(groups) - 0.5 + pad, -0.5 - pad)
     ax.set_xlim(left=0)
+    # Few ticks: throughput labels ("80,000") are wide, and a panel is 3.4 inches.
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=4))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(plotting.plain_number))
     ax.set_xlabel(metric.axis_label, fontsize=8)
     ax.grid(axis="y", visible=False)
@@ -192,11 +215,12 @@ def cross_os_chart(sides, load, metric, out_dir):
     for i, s in enumerate(sides):
         cell = native_cell(s, load)
         if cell is not None:
-            natives.append((f"{s.label}: {s.native}", [cell.series.label if j == i else None
+            natives.append((f"{s.label}: {s.native}", [cell.series.label_without_note if j == i else None
                                                        for j in range(len(sides))]))
     panels = [("best native mechanism", natives)] if natives else []
     for family, members in mechanisms.group_by_family(designs):
-        panels.append((family.title, [(s.label, [s.label] * len(sides)) for s in members]))
+        panels.append((family.title, [(s.label_without_note, [s.label_without_note] * len(sides))
+                                      for s in members]))
     rows, columns = plotting.grid_shape(len(panels))
     fig, axes = plotting.new_grid(rows, columns, sharey=None, legend_columns=1)
     flat = [ax for row in axes for ax in row]
@@ -205,6 +229,7 @@ def cross_os_chart(sides, load, metric, out_dir):
         _bars(ax, groups, sides, metric, load, notes)
         ax.set_title(title, fontsize=8.5)
     plotting.hide_unused(axes, len(panels))
+    note_builds(fig, sides, designs, load)
     for side_label, missing in notes.items():
         plotting.add_note(fig, plotting.MISSING_MARK, side_label, "not measured there (not built, skipped or failed): "
                           + ", ".join(dict.fromkeys(missing)))

@@ -64,8 +64,10 @@ def _checking_save(seen):
         plotting._write_notes(fig)
         titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
         lines = {ax.get_title(): [line.get_label() for line in ax.get_lines()] for ax in fig.axes}
+        bars = {ax.get_title(): len(ax.patches) for ax in fig.axes if ax.get_visible()}
+        ticks = {ax.get_title(): [t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes if ax.get_visible()}
         seen.append({"source": seen.source, "stem": stem, "overlaps": overlaps(fig), "titles": titles,
-                     "lines": lines, "notes": plotting.note_lines(fig)})
+                     "lines": lines, "notes": plotting.note_lines(fig), "bars": bars, "ticks": ticks})
         plotting.plt.close(fig)
         return plotting.Chart(stem=stem, title=title, caption=caption, png=f"{stem}.png", svg=f"{stem}.svg",
                               section=section)
@@ -95,6 +97,9 @@ def charts(tmp_path_factory):
         seen.source = "crossos"
         oses = [parse_results(make_fixtures.build_os(kind), f"{kind}.json") for kind in ("linux", "macos", "windows")]
         crossos.draw_cross_os_charts(crossos.sides_of(oses), out)
+        seen.source = "crossos-ci"
+        ci = [load_results(fixture_path(f"results-ci-{kind}.json")) for kind in ("linux", "freebsd", "windows")]
+        crossos.draw_cross_os_charts(crossos.sides_of(ci), out)
     return seen
 
 
@@ -106,6 +111,7 @@ def test_no_text_overlaps_on_any_report_compare_or_cross_os_chart(charts):
     assert len([c for c in charts if c["source"] != "compare"]) >= 14
     assert [c for c in charts if c["source"] == "compare"]
     assert len([c for c in charts if c["source"] == "crossos"]) == 2
+    assert len([c for c in charts if c["source"] == "crossos-ci"]) == 2
     bad = {(c["source"], c["stem"]): c["overlaps"] for c in charts if c["overlaps"]}
     assert not bad
 
@@ -159,3 +165,22 @@ def test_reference_prefers_coverage_then_closeness_to_the_best():
     # fastest wherever it runs.
     assert plotting.best_reference(fam, metrics.CPU_PER_LINE).label == "io_uring"
     assert plotting.best_reference(fam, metrics.THROUGHPUT).label == "io_uring"
+
+
+def test_the_cross_os_chart_has_a_panel_per_family_and_a_bar_per_os(charts):
+    """The ci suite on Linux, FreeBSD and Windows: the native mechanisms first, then one panel
+    per family, a bar for every OS that measured a design; kqueue is one design whether
+    libkqueue (Linux) or the kernel (FreeBSD) provides it, and the note says which bar is which."""
+    cpu = chart(charts, "crossos-ci", "cross-os-cpu-")
+    assert [t.split(":")[0] for t in cpu["titles"]] == ["best native mechanism", "blocking", "readiness",
+                                                        "libevent", "completion"]
+    bars = {title.split(":")[0]: n for title, n in cpu["bars"].items()}
+    # select, poll: 3 OSes; kqueue: Linux, FreeBSD; epoll, epoll-A2: Linux only.
+    assert bars == {"best native mechanism": 3, "blocking": 3, "readiness": 10, "libevent": 1, "completion": 5}
+    ticks = {title.split(":")[0]: labels for title, labels in cpu["ticks"].items()}
+    assert ticks["best native mechanism"] == ["Linux: epoll", "FreeBSD: kqueue", "Windows: iocp"]
+    assert ticks["readiness"] == ["select", "poll", "epoll", "epoll-A2", "kqueue"]
+    assert ticks["libevent"] == ["libevent-event/\nepoll"]  # wrapped: it stays in its margin
+    assert "* kqueue: libkqueue on Linux in the Linux bar" in cpu["notes"]
+    assert "○ Windows: not measured there (not built, skipped or failed): epoll, epoll-A2, kqueue, " \
+           "libevent-event/epoll, io_uring" in cpu["notes"]
