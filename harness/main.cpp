@@ -23,6 +23,7 @@
 #include "harness/process.hpp"
 #include "harness/results.hpp"
 #include "harness/runner.hpp"
+#include "harness/serve.hpp"
 #include "harness/suite.hpp"
 #include "harness/summary.hpp"
 #include "harness/variants.hpp"
@@ -35,6 +36,7 @@ namespace {
 
 constexpr const char* usage = R"(usage: rot13-bench list
        rot13-bench run SUITE.json [options]
+       rot13-bench serve [--server-cpus LIST] -- SERVER ARGV...
 
 Runs a suite of ROT13 servers x backends x loads (harness/suites/*.json, format in
 docs/harness.md): each run starts a fresh server pinned to its CPUs, probes it, drives
@@ -61,6 +63,11 @@ run options:
   --dry-run           print the runs in order and the preflight warnings; run nothing
   --help              this text
 
+serve: the far end of a run whose server is on another host (suite key "hosts",
+docs/multi-host.md): started there through the host's command prefix (ssh, ip netns
+exec, ...), it starts the server, relays its readiness line, and answers "sample" on stdin
+with the server's CPU and memory; the end of stdin stops the server (harness/serve.hpp).
+
 Exit status: 0 the suite finished (failed runs are data: see the table), 1 error,
 2 usage or suite error, 130 interrupted (resume with --resume).
 )";
@@ -75,6 +82,7 @@ struct cli {
     std::optional<std::uint64_t> seed;
     double ready_timeout_s = 10;
     std::optional<double> precision_percent, budget_s;
+    std::vector<std::string> server_argv;  // serve
     fs::path bin_dir;
 };
 
@@ -97,6 +105,10 @@ cli parse_cli(int argc, char** argv) {
             if (i + 1 >= args.size()) throw rot13::usage_error(a + " needs a value");
             return args[++i];
         };
+        if (a == "--" && c.command == "serve") {
+            c.server_argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            break;
+        }
         if (a == "--help" || a == "-h")
             c.command = "help";
         else if (a == "--out")
@@ -147,9 +159,11 @@ cli parse_cli(int argc, char** argv) {
             throw rot13::usage_error("unexpected argument '" + a + "'");
     }
     if (c.command == "help") return c;
-    if (c.command != "list" && c.command != "run")
-        throw rot13::usage_error(c.command.empty() ? "a command is needed: list or run"
+    if (c.command != "list" && c.command != "run" && c.command != "serve")
+        throw rot13::usage_error(c.command.empty() ? "a command is needed: list, run or serve"
                                                    : "unknown command '" + c.command + "'");
+    if (c.command == "serve" && c.server_argv.empty())
+        throw rot13::usage_error("serve needs the server's command line after --");
     if (c.command == "run" && c.suite_file.empty()) throw rot13::usage_error("run needs a suite file");
     if (c.resume && c.out.empty())
         throw rot13::usage_error("--resume needs --out DIR (the interrupted suite's directory)");
@@ -346,6 +360,11 @@ int run_suite(const cli& c, const variant_table& variants) {
         throw rot13::usage_error(e.what());
     }
     opts.source = c.source;
+    opts.hosts = s.hosts;
+    // By default the server host runs the same rot13-bench from the same path (netns,
+    // containers, identical installs); the suite names another with "program".
+    if (opts.hosts.server && opts.hosts.server->program.empty())
+        opts.hosts.server->program = program_path(variants.bin_dir, "rot13-bench").string();
     opts.payload_seed = seed & 0x7fffffffffffffffull;
     opts.ready_timeout = std::chrono::milliseconds(static_cast<long>(c.ready_timeout_s * 1000));
 
@@ -424,6 +443,10 @@ int main(int argc, char** argv) {
         if (c.command == "help") {
             std::cout << usage;
             return 0;
+        }
+        if (c.command == "serve") {
+            rot13::install_signal_handlers();  // SIGPIPE ignored; a SIGTERM ends it like the end of stdin
+            return serve(c.server_argv, c.server_cpus);
         }
         variant_table variants = load_variants(c.bin_dir.empty() ? executable_dir() : c.bin_dir);
         if (c.command == "list") return list_variants(variants);

@@ -38,6 +38,10 @@ std::string pinning_method();
 // The directory of the running rot13-bench executable.
 std::filesystem::path executable_dir();
 
+// A file name that is this process's stderr, for a child's log (serve mode relays the
+// server's stderr): /dev/stderr on POSIX; empty on Windows (the log then goes nowhere).
+std::filesystem::path own_stderr();
+
 // What the OS adds to a program's name to make its file name: ".exe" on Windows.
 std::string executable_suffix();
 
@@ -95,6 +99,10 @@ public:
     // Appends to out whatever the child has written on its stdout pipe so far, without
     // blocking. Returns false once the pipe is at end of file (or was never captured).
     bool read_stdout(std::string& out);
+
+    // Writes text to the child's stdin pipe (spawn_options::stdin_pipe). Returns false when
+    // there is no pipe or the child has closed its end.
+    bool write_stdin(const std::string& text);
 
     // Reaps the child if it has exited, after killing what is left of what it started (a
     // forking server's children); never blocks.

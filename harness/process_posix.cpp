@@ -30,6 +30,10 @@ std::string executable_suffix() {
     return "";
 }
 
+std::filesystem::path own_stderr() {
+    return "/dev/stderr";
+}
+
 // The names of the signals POSIX defines, the same on Linux, macOS and the BSDs (glibc's
 // sigabbrev_np() and the BSDs' sys_signame[] are not portable).
 std::string signal_name(int sig) {
@@ -178,6 +182,17 @@ bool child_process::read_stdout(std::string& out) {
         close_fd(os_->stdout_fd);  // end of file, or an error that will not go away
         return false;
     }
+}
+
+bool child_process::write_stdin(const std::string& text) {
+    if (os_->stdin_fd < 0) return false;
+    for (std::size_t done = 0; done < text.size();) {
+        ssize_t n = ::write(os_->stdin_fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;  // EPIPE: the harness ignores SIGPIPE
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
 }
 
 namespace {

@@ -142,6 +142,10 @@ std::string executable_suffix() {
     return ".exe";
 }
 
+std::filesystem::path own_stderr() {
+    return {};
+}
+
 std::string signal_name(int sig) {
     return "signal " + std::to_string(sig);
 }
@@ -310,6 +314,13 @@ bool child_process::read_stdout(std::string& out) {
         }
         out.append(buf, n);
     }
+}
+
+bool child_process::write_stdin(const std::string& text) {
+    if (!os_->stdin_write) return false;
+    DWORD written = 0;
+    return ::WriteFile(os_->stdin_write, text.data(), static_cast<DWORD>(text.size()), &written, nullptr) &&
+           written == text.size();
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "harness/machine.hpp"
 #include "harness/probe.hpp"
 #include "harness/process.hpp"
+#include "harness/server_session.hpp"
 
 namespace harness {
 
@@ -55,7 +56,8 @@ std::string join(const std::vector<std::string>& parts, const char* separator) {
     return out;
 }
 
-std::vector<std::string> server_command(const server_entry& s, std::uint16_t custom_port) {
+std::vector<std::string> server_command(const server_entry& s, std::uint16_t custom_port,
+                                        const std::string& address) {
     if (!s.command.empty()) {
         std::vector<std::string> argv = s.command;
         for (auto& arg : argv)
@@ -67,6 +69,7 @@ std::vector<std::string> server_command(const server_entry& s, std::uint16_t cus
     // the stop request on every OS (Windows under Wine has no other) besides SIGTERM or
     // Ctrl-Break; if the harness dies, however it dies, the server stops too.
     std::vector<std::string> argv{s.binary.string(), "--port", "0", "--stop-on-stdin-close"};
+    if (!address.empty()) argv.insert(argv.end(), {"--bind", address});
     if (s.backend) argv.insert(argv.end(), {"--backend", *s.backend});
     argv.insert(argv.end(), s.args.begin(), s.args.end());
     return argv;
@@ -81,17 +84,28 @@ std::vector<std::string> load_command(const run_config& run, const run_options& 
     if (l.rate) argv.insert(argv.end(), {"--rate", format_number(*l.rate), "--arrivals", l.arrivals});
     argv.insert(argv.end(), {"--idle", std::to_string(l.idle), "--size", std::to_string(l.size), "--duration",
                              format_number(l.duration_s), "--warmup", format_number(l.warmup_s), "--seed",
-                             std::to_string(opts.payload_seed), "--json", json_file.string()});
+                             std::to_string(opts.payload_seed), "--json",
+                             opts.hosts.load ? "-" : json_file.string()});
+    if (!opts.hosts.address.empty()) argv.insert(argv.end(), {"--host", opts.hosts.address});
     // Its stdin is a pipe from the harness: closing it is a stop request every OS can make,
     // and if the harness dies, however it dies, rot13-load ends by itself.
     argv.push_back("--stop-on-stdin-close");
+    // On another host: through its prefix, pinned there with taskset, the results object on
+    // stdout (the harness writes it to json_file), no summary.
+    if (const auto& host = opts.hosts.load) {
+        argv.push_back("--quiet");
+        if (!host->program.empty()) argv.front() = host->program;
+        std::vector<std::string> remote = host->command;
+        if (!host->cpus.empty()) remote.insert(remote.end(), {"taskset", "-c", host->cpus});
+        argv.insert(argv.begin(), remote.begin(), remote.end());
+    }
     if (!opts.source.empty()) argv.insert(argv.end(), {"--source", opts.source});
     return argv;
 }
 
 // Appends whatever the server wrote on stdout (after its readiness line) to its log, so
 // that a chatty server never blocks on a full pipe. Returns false at EOF.
-bool drain_stdout(child_process& server, const fs::path& log, std::string* keep = nullptr) {
+bool drain_stdout(server_session& server, const fs::path& log, std::string* keep = nullptr) {
     std::string text;
     bool open = server.read_stdout(text);
     if (!text.empty()) {
@@ -109,7 +123,7 @@ struct readiness {
 
 // Step 1: the readiness line "listening on ADDR:PORT" on the server's stdout. A custom
 // command may print nothing: for it, its port accepting a connection counts too.
-readiness wait_until_ready(child_process& server, std::optional<std::uint16_t> custom_port,
+readiness wait_until_ready(server_session& server, std::optional<std::uint16_t> custom_port,
                            std::chrono::milliseconds timeout, const fs::path& log) {
     readiness r;
     const auto deadline = clock_type::now() + timeout;
@@ -230,8 +244,8 @@ struct load_phase {
 // Step 3: waits for rot13-load while sampling the server, and ends rot13-load when the
 // server dies or the run overstays. Returns nothing on a stop request; then the
 // destructors of both child_process objects kill and reap their process groups.
-std::optional<load_phase> drive_load(child_process& server, child_process& load, const load_point& l,
-                                     const fs::path& server_log) {
+std::optional<load_phase> drive_load(server_session& server, child_process& load, const load_point& l,
+                                     const fs::path& server_log, const fs::path& load_json, bool load_json_on_stdout) {
     load_phase phase;
     const machine_counters machine_before = read_machine_counters();
     const auto t0 = clock_type::now();
@@ -242,6 +256,12 @@ std::optional<load_phase> drive_load(child_process& server, child_process& load,
     std::optional<clock_type::time_point> term_at, kill_at;
     auto next_sample = t0;
     bool stdout_open = true;
+    auto drain_load = [&] {
+        if (!load_json_on_stdout) return;
+        std::string text;
+        load.read_stdout(text);
+        if (!text.empty()) std::ofstream(load_json, std::ios::app) << text;
+    };
     auto take_sample = [&](clock_type::time_point now) {
         phase.points.push_back({seconds_between(t0, now), server.sample()});
         phase.processes_max = std::max(phase.processes_max, phase.points.back().sample.processes);
@@ -249,7 +269,11 @@ std::optional<load_phase> drive_load(child_process& server, child_process& load,
     for (;;) {
         if (rot13::stop_requested()) return std::nullopt;
         const auto now = clock_type::now();
-        if (load.poll_exit()) break;
+        drain_load();
+        if (load.poll_exit()) {
+            drain_load();
+            break;
+        }
         if (!phase.server_died_at && server.poll_exit()) {
             // Give rot13-load a moment to see the failure itself, then end it: on SIGTERM
             // it still writes what it measured.
@@ -284,7 +308,7 @@ std::optional<load_phase> drive_load(child_process& server, child_process& load,
 
 // Step 4: SIGTERM to the server's group, SIGKILL after the grace period. Returns whether
 // it had to be killed, or nothing on a stop request.
-std::optional<bool> stop_server(child_process& server, bool after_load, std::chrono::milliseconds grace) {
+std::optional<bool> stop_server(server_session& server, bool after_load, std::chrono::milliseconds grace) {
     if (server.poll_exit()) return false;
     // A short pause lets a forking server reap the children whose clients just left, so
     // that their CPU time reaches wait4()'s rusage.
@@ -380,10 +404,11 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     const bool custom = !run.server.command.empty();
     std::optional<std::uint16_t> custom_port;
     if (custom) custom_port = pick_free_port();
-    spawn_options server_spawn{server_command(run.server, custom_port.value_or(0)), opts.pins.server_cpus,
-                               true, !custom, server_log};
-    record["commands"] = {{"server", server_spawn.argv}, {"load", nullptr}};
-    child_process server(server_spawn);
+    spawn_options server_spawn{server_command(run.server, custom_port.value_or(0), opts.hosts.address),
+                               opts.pins.server_cpus, true, !custom, server_log};
+    std::unique_ptr<server_session> session = start_server(server_spawn, opts.hosts.server);
+    server_session& server = *session;
+    record["commands"] = {{"server", server.command()}, {"load", nullptr}};
     if (!server.pin_error().empty()) notes.push_back("server not pinned: " + server.pin_error());
     json server_info = json::object();
     for (const char* key : {"cpu_user_s", "cpu_sys_s", "peak_rss_kb", "rss_idle_kb", "rss_kb",
@@ -400,6 +425,10 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     // 2. The correctness probe.
     if (!ready.port) {
         failures.push_back(ready.failure);
+    } else if (opts.hosts.server) {
+        // The harness may have no route to the server's host (it reaches it through a
+        // command prefix only): rot13-load, which checks every reply, is the probe there.
+        notes.push_back("no probe: the server is on another host; rot13-load verifies every reply");
     } else if (probe_result probe = probe_rot13(*ready.port, probe_timeout); !probe.ok) {
         failures.push_back(probe.reason);
     }
@@ -412,9 +441,12 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
         server_info["rss_idle_kb"] = server.sample().rss_kb;
         std::vector<std::string> load_argv = load_command(run, opts, *ready.port, load_json);
         record["commands"]["load"] = load_argv;
-        child_process load(spawn_options{load_argv, opts.pins.load_cpus, false, true, load_log});
+        const bool load_remote = opts.hosts.load.has_value();
+        // A remote generator is pinned on its host (taskset), not here.
+        child_process load(spawn_options{load_argv, load_remote ? std::vector<int>{} : opts.pins.load_cpus,
+                                         load_remote, true, load_log});
         if (!load.pin_error().empty()) notes.push_back("load generator not pinned: " + load.pin_error());
-        phase = drive_load(server, load, run.load, server_log);
+        phase = drive_load(server, load, run.load, server_log, load_json, load_remote);
         if (!phase) return std::nullopt;
         server_info["processes_max"] = phase->processes_max;
         record["machine"] = phase->machine;

@@ -29,6 +29,7 @@ struct run_options {
     std::uint64_t payload_seed = 1;  // rot13-load --seed: the same lines for every run
     std::chrono::milliseconds ready_timeout{10000};
     std::chrono::milliseconds stop_grace{2000};
+    harness::hosts hosts;  // where the server and rot13-load run, when not here (suite "hosts")
 };
 
 // Runs one configuration and returns its run object for the results file. Returns

@@ -319,7 +319,8 @@ std::string describe_load(const load_point& p) {
 suite parse_suite(const json& j, const variant_table& variants) {
     if (!j.is_object()) throw suite_error("the suite must be a JSON object");
     check_keys(j, "suite",
-               {"name", "description", "duration_s", "warmup_s", "repetitions", "seed", "precision", "servers", "loads"});
+               {"name", "description", "duration_s", "warmup_s", "repetitions", "seed", "precision", "hosts", "servers",
+                "loads"});
     suite s;
     s.source = j;
     if (!j.contains("name")) throw suite_error("suite: needs \"name\"");
@@ -338,6 +339,27 @@ suite parse_suite(const json& j, const variant_table& variants) {
         s.seed = j["seed"].get<std::uint64_t>();
     }
 
+    if (j.contains("hosts")) {
+        const json& h = j["hosts"];
+        if (!h.is_object()) throw suite_error("hosts: expected {\"server\": {...}, \"load\": {...}, \"address\": ...}");
+        check_keys(h, "hosts", {"server", "load", "address"});
+        auto entry = [&](const char* key) {
+            const std::string where = std::string("hosts.") + key;
+            const json& e = h[key];
+            if (!e.is_object()) throw suite_error(where + ": expected {\"command\": [...], \"program\": ..., \"cpus\": ...}");
+            check_keys(e, where, {"command", "program", "cpus"});
+            host_entry out;
+            if (!e.contains("command")) throw suite_error(where + ": needs \"command\", the prefix that reaches the host");
+            out.command = string_list(e["command"], where + ".command");
+            if (out.command.empty()) throw suite_error(where + ".command: must not be empty");
+            if (e.contains("program")) out.program = string_value(e["program"], where + ".program");
+            if (e.contains("cpus")) out.cpus = string_value(e["cpus"], where + ".cpus");
+            return out;
+        };
+        if (h.contains("server")) s.hosts.server = entry("server");
+        if (h.contains("load")) s.hosts.load = entry("load");
+        if (h.contains("address")) s.hosts.address = string_value(h["address"], "hosts.address");
+    }
     if (j.contains("precision")) {
         const json& p = j["precision"];
         if (!p.is_object()) throw suite_error("precision: expected {\"percent\": P, \"budget_s\": S}");

@@ -69,8 +69,23 @@ struct run_config {
     int repetition = 1;  // 1-based
 };
 
+// Where a run's server or load generator runs, when not here (docs/multi-host.md): a
+// command prefix that runs a command on that host (["ssh", "-o", "BatchMode=yes", "h1"],
+// ["ip", "netns", "exec", "ns1"]), the program there, and the CPUs to pin it to there.
+struct host_entry {
+    std::vector<std::string> command;  // the prefix
+    std::string program;               // rot13-bench (server host) or rot13-load (load host) there
+    std::string cpus;                  // a CPU list on that host; empty: not pinned
+};
+struct hosts {
+    std::optional<host_entry> server;  // the server through `rot13-bench serve` there
+    std::optional<host_entry> load;
+    std::string address;  // where the server listens and rot13-load connects (default 127.0.0.1)
+};
+
 struct suite {
     std::string name;
+    harness::hosts hosts;
     json source;  // the suite file as given
     int repetitions = 1;
     std::optional<std::uint64_t> seed;
