@@ -12,6 +12,8 @@ The package behind scripts/report and scripts/compare (docs/charts.md):
   latency     p99 against a load parameter, percentile spectrum, latency vs offered load
   idle        idle-connection scaling
   efficiency  server CPU per line, RSS per connection
+  knee        knee searches (mode "knee"): their tables, knee rates and probes
+  markdown    table cells and tables
   report      report.md for one results file
   compare     compare.md for two results files
   cli         the command lines, their errors and exit codes

@@ -62,9 +62,9 @@ def main_report(argv=None):
     program = "report"
     parser = _Parser(prog=program, description=(
         "Writes DIR/report.md and its charts (DIR/charts/*.png and *.svg) from a rot13-bench results "
-        "file: throughput, latency, idle scaling, CPU and memory per variant and backend, with medians, "
-        "95% bootstrap intervals, the noise floor of the suite's A/A pair, and claims only where a paired "
-        "ratio's interval excludes 1. docs/charts.md explains every chart."))
+        "file: throughput, latency, idle scaling, CPU and memory per variant and backend, knee searches, with "
+        "medians, 95% bootstrap intervals, the noise floor of the suite's A/A pair, and claims only where a "
+        "paired ratio's interval excludes 1. docs/charts.md explains every chart."))
     parser.add_argument("results", metavar="RESULTS.json", help="results file (or the directory holding results.json)")
     parser.add_argument("--out", metavar="DIR", help="output directory (default: the results file's directory)")
     parser.add_argument("--micro", metavar="MICRO.json",

@@ -13,11 +13,14 @@ import os
 
 from matplotlib.lines import Line2D
 
-from . import crossos, mechanisms, metrics, plotting, stats
-from .report import md, table
+from . import crossos, knee, mechanisms, metrics, plotting, stats
+from .markdown import md, table
 from .results import Family, families
 
 COMPARE_METRICS = (metrics.THROUGHPUT, metrics.P99, metrics.CPU_PER_LINE, metrics.RSS_PER_CONNECTION)
+# A knee search's other figures are at the rate each side's search chose: only its knee rate
+# compares (and knee searches have no family, so no overlay chart).
+KNEE_METRICS = (knee.KNEE_RATE,)
 # Open-loop throughput is compared only where a side achieved less than this share of the
 # offered rate; otherwise both simply sent what was asked.
 SATURATED_FRACTION = 0.95
@@ -105,20 +108,23 @@ def saturated(*cells):
 def ratio_tables(a, b, keys, labels):
     ma, mb = a.cell_map(), b.cell_map()
     lines = []
-    for metric in COMPARE_METRICS:
+    for metric in COMPARE_METRICS + KNEE_METRICS:
         rows = []
         for key in keys:
             ca, cb = ma[key], mb[key]
+            if knee.is_knee(ca) != (metric in KNEE_METRICS):
+                continue
             if len(ca.skipped_runs) == len(ca.runs) and len(cb.skipped_runs) == len(cb.runs):
                 continue  # skipped on both sides (not built): nothing measured, listed below
             fa, fb = metrics.cell_figure(ca, metric), metrics.cell_figure(cb, metric)
-            if fa.estimate is None and fb.estimate is None and metric is not metrics.THROUGHPUT:
+            if fa.estimate is None and fb.estimate is None and metric not in (metrics.THROUGHPUT, knee.KNEE_RATE):
                 continue
             if metric is metrics.THROUGHPUT and ca.load.mode == "open" and not saturated(ca, cb):
                 continue  # both kept up: the throughput is the offered rate
             r = ratio(metric, ca, cb)
-            rows.append((ca.series.label, ca.load.describe(), fa.format(metric), fb.format(metric), ratio_text(r),
-                         difference_text(r), verdict_text(metric, r, labels)))
+            rows.append((ca.series.label, ca.load.describe(), knee.figure_text(ca, metric),
+                         knee.figure_text(cb, metric), ratio_text(r), difference_text(r),
+                         verdict_text(metric, r, labels)))
         if rows:
             lines += [f"### {capitalized(metric.title)}", "",
                       table(("server", "load", labels[0], labels[1], "ratio B/A [95% CI]", "B vs A", "verdict"), rows), ""]
@@ -232,6 +238,9 @@ def write_compare(a, b, out_dir, labels=None):
              "how much (±x %, from the interval).",
              f"- p99 needs {metrics.P99_MIN_SAMPLES:,} latency samples in every repetition (see docs/charts.md).",
              "- Open-loop throughput is listed only where a side fell 5% short of the offered rate.",
+             "- Knee searches are compared by their knee rate alone (their other figures are at the rate each "
+             "side's search chose); \"≥ max_rate\" marks a side whose search never failed, whose knee is only a "
+             "lower bound.",
              "- Intervals from 3 repetitions are narrower than they claim (docs/charts.md), and two files "
              "recorded at different times also differ by whatever else the machine was doing: before "
              "reading a verdict as an effect of the OS or the commit, compare two runs of the same setup.",

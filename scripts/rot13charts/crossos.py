@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from matplotlib import ticker
 from matplotlib.patches import Patch
 
-from . import mechanisms, metrics, plotting
-from .report import md, table
+from . import knee, mechanisms, metrics, plotting
+from .markdown import md, table
 
 SIDE_METRICS = (metrics.CPU_PER_LINE, metrics.THROUGHPUT, metrics.P99)
 CHART_METRICS = (metrics.CPU_PER_LINE, metrics.THROUGHPUT)
@@ -277,8 +277,11 @@ def cross_os_lines(sides, charts, heading="#"):
     lines += [f"{h} The same configurations side by side", "",
               "Medians [95% interval] over each file's successful repetitions; – where a file lacks the "
               "configuration. Different machines at different times: no claims are made.", ""]
+    # A knee search is compared by its knee rate only (its other figures are at the rate
+    # each search chose).
     for metric in SIDE_METRICS:
-        lines += side_by_side_lines(sides, both, metric)
+        lines += side_by_side_lines(sides, [k for k in both if not knee.is_knee(k[2])], metric)
+    lines += side_by_side_lines(sides, [k for k in both if knee.is_knee(k[2])], knee.KNEE_RATE)
     maps = [measured_cells(s.results) for s in sides]
     if only:
         lines += [f"{h} Measured in one file only ({len(only)})", ""]

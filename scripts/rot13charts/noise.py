@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics, paired, stats
-from .results import configuration_id
+from .results import SWEEPS, configuration_id
 
 NAME_SUFFIX = "-A2"  # the suite's convention for the second label (docs/harness.md)
 MIN_THRESHOLD_PERCENT = 110
@@ -102,7 +102,8 @@ class NoiseFloor:
 
 
 def _cells_of(results, series):
-    return {c.load: c for c in results.cells if c.series == series}
+    # Not knee searches: their figures are at rates each search chose, not one load's noise.
+    return {c.load: c for c in results.cells if c.series == series and c.load.mode in SWEEPS}
 
 
 def noise_floors(results, metric):

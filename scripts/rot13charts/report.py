@@ -6,7 +6,8 @@ The text is generated only from the file, so the same file gives the same report
 
 import os
 
-from . import efficiency, idle, latency, metrics, noise, paired, plotting, stats, throughput
+from . import efficiency, idle, knee, latency, metrics, noise, paired, plotting, stats, throughput
+from .markdown import md, table
 from .results import families
 
 # The comparisons the chapter asks about, as (first, second) series labels: "is first
@@ -22,22 +23,12 @@ CLAIM_PAIRS = [
     ("asio", "epoll"), ("io_uring", "epoll"),
 ]
 CLAIM_METRICS = (metrics.THROUGHPUT, metrics.P99, metrics.CPU_PER_LINE)
+# A knee search's other figures are at the rate each server's search chose: only its knee
+# rate compares servers.
+KNEE_CLAIM_METRICS = (knee.KNEE_RATE,)
 
 SECTIONS = (("throughput", "Throughput"), ("latency", "Latency"), ("idle", "Idle connections"),
             ("efficiency", "CPU and memory"))
-
-
-def md(text):
-    """A value made safe for a Markdown table cell."""
-    if text is None:
-        return "n/a"
-    return str(text).replace("|", "\\|").replace("\n", " ").strip() or "n/a"
-
-
-def table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _value(obj, *path):
@@ -55,7 +46,8 @@ def _value(obj, *path):
 # ---- charts ------------------------------------------------------------------------------
 
 def draw_charts(results, out_dir):
-    """Every chart the file's families call for, in report order."""
+    """Every chart the file's families call for, in report order, then the knee charts
+    (section "knee", shown in the report's Knee section)."""
     styles = plotting.Styles(results.series)
     context = results.context
     charts = []
@@ -73,7 +65,7 @@ def draw_charts(results, out_dir):
             chart = make(family, styles, out_dir, context)
             if chart is not None:
                 charts.append(chart)
-    return charts
+    return charts + knee.knee_charts(results, styles, out_dir, context)
 
 
 # ---- claims ------------------------------------------------------------------------------
@@ -150,7 +142,8 @@ def claims(results):
         cells = by_load[load]
         sentences = []
         # In an open loop the throughput is the offered rate: nothing to compare.
-        chosen = [m for m in CLAIM_METRICS if not (load.mode == "open" and m is metrics.THROUGHPUT)]
+        chosen = KNEE_CLAIM_METRICS if knee.is_knee(load) else \
+            [m for m in CLAIM_METRICS if not (load.mode == "open" and m is metrics.THROUGHPUT)]
         for metric in chosen:
             best = best_sentence(metric, list(cells.values()), index)
             if best:
@@ -359,7 +352,8 @@ def _errors_text(run):
 def load_tables(results):
     by_load = {}
     for c in results.cells:
-        by_load.setdefault(c.load, []).append(c)
+        if not knee.is_knee(c):  # the Knee section has its own tables
+            by_load.setdefault(c.load, []).append(c)
     lines = []
     for load in sorted(by_load, key=lambda lp: lp.sort_key()):
         cells = by_load[load]
@@ -418,8 +412,11 @@ def write_report(results, out_dir, results_link=None, micro=None):
         "## Charts",
         "",
     ]
+    knee_charts = [c for c in charts if c.section == "knee"]
     if not charts:
         lines += ["No chart: the file has no successful or failed run to draw.", ""]
+    elif len(knee_charts) == len(charts):
+        lines += ["No chart here: the file's runs are knee searches (section Knee).", ""]
     number = 0
     for section, heading in SECTIONS:
         mine = [c for c in charts if c.section == section]
@@ -434,12 +431,16 @@ def write_report(results, out_dir, results_link=None, micro=None):
         lines += ["### Micro-benchmarks", "", f"![event dispatch cost]({micro['png']})", "",
                   f"*Cost of dispatching one event per mechanism (scripts/plot_micro.py); tables in "
                   f"[{os.path.basename(micro['md'])}]({micro['md']}).*", ""]
+    if knee.knee_loads(results):
+        lines += ["## Knee", ""] + knee.knee_lines(results, knee_charts, first_figure=number + 1)
     claim_lines = claims(results)
     lines += ["## Claims", ""] + claims_preamble(results)
     lines += claim_lines or ["No claim: no configuration has two servers with intervals (too few repetitions?).", ""]
     lines += ["## Every configuration", "",
               "Median [95% interval] over the successful repetitions; n/a says why a figure is missing.", ""]
     lines += load_tables(results)
+    if knee.knee_loads(results):
+        lines += ["The knee searches have their tables in the section Knee.", ""]
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "report.md")
     with open(path, "w", encoding="utf-8") as f:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "skipped")
-MODES = ("closed", "open")
+MODES = ("closed", "open", "knee")
 
 # Legend and table order: the chapter's order of designs, then libevent's backends in the
 # order the chapter introduces the mechanisms. Anything else follows alphabetically.
@@ -27,16 +27,21 @@ VARIANT_ORDER = ["fork", "threads", "threadpool", "select", "poll", "epoll", "kq
 BACKEND_ORDER = ["select", "poll", "epoll", "kqueue", "devpoll", "evport", "win32"]
 
 # The load parameters that tell two configurations apart (scripts/compare matches on these
-# and the server). "arrivals" only differs between open-loop runs.
-LOAD_KEYS = ("mode", "connections", "idle", "depth", "rate", "size", "arrivals")
+# and the server). "arrivals" only differs between open-loop and knee runs, "p99_ms" (the
+# latency target) between knee runs.
+LOAD_KEYS = ("mode", "connections", "idle", "depth", "rate", "size", "arrivals", "p99_ms")
 
-# The parameters a family can sweep, per mode, in the order the report shows them.
+# The parameters a family can sweep, per mode, in the order the report shows them. A knee
+# search (mode "knee") chooses its own rates: it is no family's point (knee.py draws it).
 SWEEPS = {"closed": ("connections", "idle", "size", "depth"), "open": ("rate",)}
 
 DEFAULT_SIZE = 16
 
 
 _REPETITION = re.compile(r"/rep\d+$")
+# The knee target in a run id ("epoll/knee-c10-p99ms20-idle0-s16/rep1"), for the runs that
+# have no "knee" object (skipped ones).
+_KNEE_TARGET = re.compile(r"-p99ms(\d+(?:\.\d+)?(?:e[-+]?\d+)?)-")
 
 
 def configuration_id(run_id):
@@ -110,6 +115,7 @@ class LoadPoint:
     rate: object = None
     size: object = None
     arrivals: object = None
+    p99_ms: object = None  # a knee search's latency target
 
     def get(self, name):
         return getattr(self, name)
@@ -121,15 +127,19 @@ class LoadPoint:
         def number(v):
             return (v is not None, v if v is not None else 0)
         return (MODES.index(self.mode) if self.mode in MODES else len(MODES), number(self.connections),
-                number(self.idle), number(self.depth), number(self.rate), number(self.size), self.arrivals or "")
+                number(self.idle), number(self.depth), number(self.rate), number(self.size), self.arrivals or "",
+                number(self.p99_ms))
 
     def describe(self, omit=()):
         """"closed loop, 100 connections, 1,000 idle, 1 KiB lines"; defaults are left out."""
         parts = []
-        if self.mode == "open":
-            text = "open loop"
-            if self.rate is not None and "rate" not in omit:
-                text += f" at {format_count(self.rate)} lines/s"
+        if self.mode in ("open", "knee"):
+            if self.mode == "knee":
+                text = "knee search" + (f" for p99 ≤ {self.p99_ms:g} ms" if self.p99_ms is not None else "")
+            else:
+                text = "open loop"
+                if self.rate is not None and "rate" not in omit:
+                    text += f" at {format_count(self.rate)} lines/s"
             if self.connections is not None and "connections" not in omit:
                 text += f" over {format_count(self.connections)} connection{'s' * (self.connections != 1)}"
             parts.append(text)
@@ -149,7 +159,7 @@ class LoadPoint:
 
     def slug(self, omit=()):
         """A short file-name part: "closed-c100-d1-s16"."""
-        letters = {"connections": "c", "idle": "idle", "depth": "d", "rate": "r", "size": "s"}
+        letters = {"connections": "c", "idle": "idle", "depth": "d", "rate": "r", "size": "s", "p99_ms": "p99ms"}
         parts = [self.mode]
         for name, letter in letters.items():
             value = self.get(name)
@@ -187,6 +197,13 @@ class Run:
     def section(self, name):
         value = self.data.get(name)
         return value if isinstance(value, dict) else {}
+
+    @property
+    def knee(self):
+        """The knee search's record (target, rate, upper, probes), or None (not a knee run,
+        or one that never searched: skipped)."""
+        value = self.data.get("knee")
+        return value if isinstance(value, dict) else None
 
     @property
     def errors(self):
@@ -354,7 +371,7 @@ def _parse_run(raw, where):
         raise ResultsError(f"{where}.status: expected one of {', '.join(STATUSES)}, got \"{status}\"")
     mode = _need(config, "mode", cw, (str,), "a string")
     if mode not in MODES:
-        raise ResultsError(f"{cw}.mode: expected \"closed\" or \"open\", got \"{mode}\"")
+        raise ResultsError(f"{cw}.mode: expected \"closed\", \"open\" or \"knee\", got \"{mode}\"")
     series = Series(server=_need(config, "server", cw, (str,), "a string"),
                     backend=_optional(config, "backend", cw, (str,), "a string"),
                     variant=_optional(config, "variant", cw, (str,), "a string"),
@@ -368,12 +385,24 @@ def _parse_run(raw, where):
                      arrivals=_optional(config, "arrivals", cw, (str,), "a string"))
     if mode == "closed":
         load = dataclasses.replace(load, rate=None, arrivals=None)
+    elif mode == "knee":
+        load = dataclasses.replace(load, rate=None, depth=None, p99_ms=_knee_target(raw, run_id))
     elif load.rate is None:
         raise ResultsError(f"{cw}: an open-loop run needs \"rate\"")
     repetition = _need(config, "repetition", cw, (int,), "an integer")
     reason = raw.get("reason")
     return Run(id=run_id, series=series, load=load, repetition=repetition, status=status,
                reason=reason if isinstance(reason, str) and reason else None, data=raw)
+
+
+def _knee_target(raw, run_id):
+    """A knee run's p99 target in ms: from its "knee" object, else from its id."""
+    knee = raw.get("knee")
+    target = knee.get("p99_ms") if isinstance(knee, dict) else None
+    if isinstance(target, (int, float)) and not isinstance(target, bool):
+        return float(target)
+    found = _KNEE_TARGET.search(run_id)
+    return float(found.group(1)) if found else None
 
 
 def parse_results(doc, path="results.json"):
@@ -416,7 +445,9 @@ def families(cells):
     A family needs at least two values of its parameter. Cells that belong to no such
     family still get one (with a single x value) so that every measured cell is drawn:
     closed-loop cells in a "connections" family, open-loop cells in a "rate" family.
+    Knee searches are left out: their figures are at rates each server's search chose.
     """
+    cells = [c for c in cells if c.load.mode in SWEEPS]
     found = []
     covered = set()
     for mode, sweeps in SWEEPS.items():

@@ -89,7 +89,9 @@ def charts(tmp_path_factory):
     seen = _Seen()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(plotting, "save", _checking_save(seen))
-        for seen.source, results in (("a", load_results(fixture_path("results-a.json"))), ("many", many_results())):
+        for seen.source, results in (("a", load_results(fixture_path("results-a.json"))), ("many", many_results()),
+                                     ("knee", load_results(fixture_path("results-knee.json"))),
+                                     ("knee-many", parse_results(make_fixtures.build_knee_many(), "knee.json"))):
             report.draw_charts(results, out)
         seen.source = "compare"
         compare.write_compare(load_results(fixture_path("results-a.json")),
@@ -112,6 +114,8 @@ def test_no_text_overlaps_on_any_report_compare_or_cross_os_chart(charts):
     assert [c for c in charts if c["source"] == "compare"]
     assert len([c for c in charts if c["source"] == "crossos"]) == 2
     assert len([c for c in charts if c["source"] == "crossos-ci"]) == 2
+    assert len([c for c in charts if c["source"] == "knee"]) == 3
+    assert len([c for c in charts if c["source"] == "knee-many"]) == 2
     bad = {(c["source"], c["stem"]): c["overlaps"] for c in charts if c["overlaps"]}
     assert not bad
 
@@ -184,3 +188,11 @@ def test_the_cross_os_chart_has_a_panel_per_family_and_a_bar_per_os(charts):
     assert "* kqueue: libkqueue on Linux in the Linux bar" in cpu["notes"]
     assert "○ Windows: not measured there (not built, skipped or failed): epoll, epoll-A2, kqueue, " \
            "libevent-event/epoll, io_uring" in cpu["notes"]
+
+
+def test_the_knee_probes_have_a_panel_per_server_with_the_target_line(charts):
+    probes = chart(charts, "knee-many", "knee-probes-")
+    assert [t.split(":")[0] for t in probes["titles"]] == ["threads", "select", "poll", "epoll",
+                                                           "libevent-bufferevent/epoll", "io_uring"]
+    rate = chart(charts, "knee-many", "knee-rate-")
+    assert rate["bars"] == {"": 6}
