@@ -24,11 +24,11 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstring>
 
 #include "common/protocol.hpp"
 #include "loadgen/connection.hpp"
 #include "loadgen/platform.hpp"
+#include "loadgen/replies.hpp"
 
 namespace loadgen {
 
@@ -37,30 +37,6 @@ namespace {
 using boost::system::error_code;
 constexpr int max_concurrent_connects = 64;  // per worker, without --connect-rate
 constexpr std::size_t max_write_bytes = 256 * 1024;
-constexpr std::size_t example_bytes = 24;
-
-std::string escape(const char* p, std::size_t n) {
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) {
-        auto c = static_cast<unsigned char>(p[i]);
-        if (c == '\n')
-            out += "\\n";
-        else if (c == '\r')
-            out += "\\r";
-        else if (c == '\\')
-            out += "\\\\";
-        else if (c >= 0x20 && c < 0x7f)
-            out += static_cast<char>(c);
-        else {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::int64_t now_ns() noexcept {
@@ -243,7 +219,8 @@ void worker::watch_idle(connection& c) {
             fail_io(*cp, read_ec);
         } else if (n > 0) {
             if (result_.mismatches.size() < max_mismatch_examples)
-                result_.mismatches.push_back({cp->id, 0, 0, "(nothing: idle connection)", escape(&byte, 1)});
+                result_.mismatches.push_back(
+                    {cp->id, 0, 0, "(nothing: idle connection)", escape_bytes(&byte, 1)});
             fail(*cp, failure::mismatch);
         }
     });
@@ -328,47 +305,20 @@ void worker::on_read(connection& c, std::size_t n) {
     if (phase_ == phase::draining) maybe_finish_drain();
 }
 
-// Compares the received bytes with the expected replies and completes every line whose
-// reply is now whole. Replies of consecutive lines lie back to back on the reply tape, so
-// one memcmp checks everything received up to the tape's end (usually the whole read).
-// Returns false if the connection failed.
+// Checks the received bytes against the expected replies (replies.cpp) and completes every
+// line whose reply is now whole. Returns false if the connection failed.
 bool worker::verify_and_complete(connection& c, const char* data, std::size_t n, std::int64_t now) {
-    const payload& pl = *plan_.lines;
-    const std::size_t reply = pl.reply_stride();
-    while (n > 0) {
-        if (c.done == c.written) {
-            // Bytes for a line we never sent.
-            if (result_.mismatches.size() < max_mismatch_examples)
-                result_.mismatches.push_back({c.id, c.answered, 0, "(nothing: no line in flight)",
-                                              escape(data, std::min(n, example_bytes))});
-            fail(c, failure::mismatch);
-            return false;
-        }
-        std::size_t line = (c.first_line + c.done) % pl.lines();
-        const char* expected = pl.reply(line) + c.reply_pos;
-        // As far as the tape goes without wrapping, and no further than the lines sent.
-        std::size_t span =
-            std::min<std::uint64_t>((pl.lines() - line), c.written - c.done) * reply - c.reply_pos;
-        std::size_t take = std::min(n, span);
-        if (std::memcmp(data, expected, take) != 0) {
-            std::size_t at = 0;
-            while (data[at] == expected[at]) ++at;
-            std::size_t in_reply = (c.reply_pos + at) % reply;
-            if (result_.mismatches.size() < max_mismatch_examples)
-                result_.mismatches.push_back(
-                    {c.id, c.answered + (c.reply_pos + at) / reply, in_reply,
-                     escape(expected + at, std::min(reply - in_reply, example_bytes)),
-                     escape(data + at, std::min(n - at, example_bytes))});
-            fail(c, failure::mismatch);
-            return false;
-        }
-        std::size_t whole = (c.reply_pos + take) / reply;  // replies completed by these bytes
-        c.reply_pos = (c.reply_pos + take) % reply;
-        data += take;
-        n -= take;
-        for (std::size_t i = 0; i < whole; ++i) complete_line(c, now);
-    }
-    return true;
+    reply_cursor cursor{c.first_line, c.done, c.written, c.reply_pos};
+    const std::uint64_t answered = c.answered;
+    reply_check check = check_replies(*plan_.lines, cursor, data, n);
+    c.reply_pos = cursor.reply_pos;
+    for (std::uint64_t i = 0; i < check.completed; ++i) complete_line(c, now);  // moves c.done
+    if (!check.mismatch) return true;
+    if (result_.mismatches.size() < max_mismatch_examples)
+        result_.mismatches.push_back({c.id, answered + check.reply, check.offset, std::move(check.expected),
+                                      std::move(check.received)});
+    fail(c, failure::mismatch);
+    return false;
 }
 
 void worker::complete_line(connection& c, std::int64_t now) {
