@@ -93,7 +93,7 @@ int run(const loadgen::options& opts) {
 
     loadgen::verdict v = loadgen::judge(result, opts);
     if (!opts.json_path.empty()) {
-        std::string text = loadgen::to_json(result, opts, v, loadgen::collect_context()).dump() + "\n";
+        std::string text = loadgen::results_text(loadgen::to_json(result, opts, v, loadgen::collect_context()));
         if (opts.json_path == "-")
             std::fputs(text.c_str(), stdout);
         else
@@ -121,16 +121,9 @@ int merge(const std::vector<std::string_view>& files, bool force) {
         mo.names.emplace_back(f);
     }
     nlohmann::json merged = loadgen::merge_results(runs, mo);
-    std::fputs((merged.dump() + "\n").c_str(), stdout);
+    std::fputs(loadgen::results_text(merged).c_str(), stdout);
     // One line on stderr says what was merged, so that a mistake shows without reading JSON.
-    const nlohmann::json& m = merged.at("merge");
-    char spread[32] = "unknown";
-    if (m.at("start_spread_ms").is_number())
-        std::snprintf(spread, sizeof(spread), "%.1f ms", m.at("start_spread_ms").get<double>());
-    std::fprintf(
-        stderr, "%s merge: %zu runs, %.0f lines/s over a common window of %.3f s, start spread %s%s\n",
-        program, runs.size(), merged.at("summary").at("requests_per_sec").get<double>(),
-        m.at("common_window_s").get<double>(), spread, m.at("forced").get<bool>() ? " (forced)" : "");
+    std::fprintf(stderr, "%s merge: %s\n", program, loadgen::describe_merge(merged).c_str());
     return 0;
 }
 

@@ -339,4 +339,17 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
     };
 }
 
+std::string describe_merge(const json& merged) {
+    const json& m = merged.at("merge");
+    char spread[32] = "unknown";
+    if (m.at("start_spread_ms").is_number())
+        std::snprintf(spread, sizeof(spread), "%.1f ms", m.at("start_spread_ms").get<double>());
+    char text[200];
+    std::snprintf(
+        text, sizeof(text), "%zu runs, %.0f lines/s over a common window of %.3f s, start spread %s%s",
+        m.at("inputs").size(), merged.at("summary").at("requests_per_sec").get<double>(),
+        m.at("common_window_s").get<double>(), spread, m.at("forced").get<bool>() ? " (forced)" : "");
+    return text;
+}
+
 }  // namespace loadgen

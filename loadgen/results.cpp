@@ -119,6 +119,10 @@ json histogram_to_json(const histogram& h) {
             {"buckets", std::move(buckets)}};
 }
 
+std::string results_text(const json& results) {
+    return results.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 histogram histogram_from_json(const json& j) {
     histogram h(j.value("lowest_discernible", histogram::default_lowest),
                 j.value("highest_trackable", histogram::default_highest),

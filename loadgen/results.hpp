@@ -42,6 +42,11 @@ nlohmann::json clock_from_chronyc(const std::optional<command_output>& tracking)
 nlohmann::json to_json(const run_result& r, const options& opts, const verdict& v,
                        const nlohmann::json& context);
 
+// The text of a results object as rot13-load writes it (a file, stdout): one line of JSON
+// and '\n'. Bytes that are not UTF-8 in a string (a --label in Latin-1, a line of
+// chronyc's) become U+FFFD: the run's results are written all the same.
+std::string results_text(const nlohmann::json& results);
+
 // A histogram as JSON ({"buckets": [[lowest value, count], ...], ...}) and back, exactly.
 nlohmann::json histogram_to_json(const histogram& h);
 histogram histogram_from_json(const nlohmann::json& j);
@@ -68,6 +73,9 @@ struct merge_mismatch : std::runtime_error {
 // Throws merge_mismatch naming every difference, or std::runtime_error on an input that is
 // not a results object.
 nlohmann::json merge_results(const std::vector<nlohmann::json>& runs, const merge_options& options = {});
+// What a merge did, in one line: "2 runs, 41234 lines/s over a common window of 9.981 s,
+// start spread 3.2 ms".
+std::string describe_merge(const nlohmann::json& merged);
 
 // The human summary for stdout.
 void print_summary(std::FILE* out, const run_result& r, const options& opts, const verdict& v);

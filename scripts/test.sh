@@ -2,9 +2,9 @@
 # Installs missing packages, builds with warnings as errors, and runs every test: unit,
 # conformance (every server over real sockets), load generator, harness, multi-host (network
 # namespaces, as root), the builds without each optional dependency
-# (tests/build/optional_deps_test.sh), Python, and the portability checks
-# (scripts/portability.sh: rot13-load and the Windows servers' conformance under Wine,
-# clang + libc++).
+# (tests/build/optional_deps_test.sh), the fuzz targets (scripts/fuzz.sh), Python, and the
+# portability checks (scripts/portability.sh: rot13-load and the Windows servers'
+# conformance under Wine, clang + libc++).
 # Usage: scripts/test.sh [ctest arguments, e.g. -R conformance.epoll]
 #   With ctest arguments only ctest runs. ROT13_SKIP_PORTABILITY=1 leaves the portability
 #   checks out (they install MinGW-w64, Wine and clang, and take a few minutes); the script
@@ -34,6 +34,13 @@ if [ $# -eq 0 ]; then
     [ "$(id -u)" -ne 0 ] || ensure_packages ccache
     log "builds without each optional dependency (tests/build/optional_deps_test.sh)"
     tests/build/optional_deps_test.sh build-nodeps || status=1
+fi
+
+if [ $# -eq 0 ]; then
+    # The libFuzzer targets (tests/fuzz/, in build-fuzz/): 30 s each from their seed corpora,
+    # at least a million executions in all; a crash or a sanitizer report fails.
+    log "fuzzing (scripts/fuzz.sh 30)"
+    ROT13_FUZZ_MIN_EXECUTIONS=1000000 scripts/fuzz.sh 30 || status=1
 fi
 
 if [ $# -eq 0 ] && compgen -G "scripts/tests/test_*.py" >/dev/null; then

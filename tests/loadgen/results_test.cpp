@@ -67,6 +67,18 @@ TEST(Results, P99AboveTheThresholdFails) {
     EXPECT_TRUE(loadgen::judge(clean_result(), o).ok);
 }
 
+// Found by tests/fuzz (chronyc_fuzz: a line of chronyc's that is not UTF-8): dump() threw,
+// and the run's results were lost after the run; a --label in Latin-1 did the same.
+TEST(Results, TextOfALabelThatIsNotUtf8IsWrittenWithAReplacementCharacter) {
+    loadgen::options o = base_options();
+    o.label = "caf\xe9";
+    loadgen::run_result r = clean_result();
+    json j = loadgen::to_json(r, o, loadgen::judge(r, o), json::object());
+    std::string text = loadgen::results_text(j);
+    EXPECT_TRUE(text.ends_with("\n"));
+    EXPECT_EQ(json::parse(text)["config"]["label"], "caf\xef\xbf\xbd");  // U+FFFD
+}
+
 TEST(Results, JsonHasEveryContractKey) {
     auto r = clean_result();
     auto o = base_options();
