@@ -67,6 +67,9 @@ void histogram::merge(const histogram& other) {
     if (!same_layout(other))
         throw std::invalid_argument("histogram: cannot merge histograms of different layouts");
     if (other.total_ == 0) return;
+    // No counter can pass 2^63 if the total does not (counts are never negative).
+    if (other.total_ > INT64_MAX - total_)
+        throw std::overflow_error("histogram: the counts add up to more than 2^63");
     std::size_t end = other.index_of(other.max_) + 1;
     for (std::size_t i = 0; i < end; ++i) counts_[i] += other.counts_[i];
     total_ += other.total_;

@@ -48,7 +48,8 @@ public:
         if (value < min_) min_ = value;
     }
 
-    // Adds every count of other, which must have the same parameters (throws otherwise).
+    // Adds every count of other, which must have the same parameters (throws otherwise), and
+    // whose counts must not take the total past 2^63 (throws std::overflow_error).
     void merge(const histogram& other);
 
     // Forgets every value. Clears only the counters up to the largest value recorded, so

@@ -31,8 +31,21 @@ struct input {
     double end() const { return start + duration; }
 };
 
+// The integers of an input, checked (bad_results_value) before they are converted: an
+// absent or null key is the fallback.
+std::int64_t integer_at(const json& j, const char* key, std::int64_t fallback, std::int64_t min = INT64_MIN,
+                        std::int64_t max = INT64_MAX) {
+    const json v = j.value(key, json(nullptr));
+    return v.is_null() ? fallback : integer_value(v, key, min, max);
+}
+
+// A count: an integer from 0 to 2^63 - 1; 0 when absent.
+std::uint64_t count(const json& j, const char* key) {
+    return static_cast<std::uint64_t>(integer_at(j, key, 0, 0));
+}
+
 std::string describe_target(const json& config) {
-    return config.value("host", "?") + ":" + std::to_string(config.value("port", 0));
+    return config.value("host", "?") + ":" + std::to_string(integer_at(config, "port", 0, 0, 65535));
 }
 
 std::string number_text(double v) {
@@ -59,12 +72,12 @@ std::vector<std::string> mismatches(const std::vector<input>& in) {
     };
     compare("target", describe_target);
     compare("mode", [](const json& c) { return c.value("mode", "?"); });
-    compare("line size", [](const json& c) { return std::to_string(c.value("size", std::uint64_t{0})); });
+    compare("line size", [](const json& c) { return std::to_string(count(c, "size")); });
     if (ca.value("mode", "") == "open")
         compare("rate per generator",
                 [](const json& c) { return number_text(c.value("rate", 0.0)) + " lines/s"; });
     else
-        compare("depth", [](const json& c) { return std::to_string(c.value("depth", 0)); });
+        compare("depth", [](const json& c) { return std::to_string(count(c, "depth")); });
 
     for (const input& i : in)
         if (i.start <= 0) {
@@ -113,9 +126,10 @@ double requests_between(const input& i, double from, double to) {
 // second nearest to that time, counted from the earliest window start. Counts add up
 // exactly; a second's p50, p99 and max become the largest of the inputs' (an upper bound:
 // the exact per-second histograms are in each run's --hdr-log file).
-json aligned_timeseries(const std::vector<input>& in, double origin) {
+json aligned_timeseries(const std::vector<input>& in, double origin, std::string& reading) {
     std::map<long long, json> seconds;
     for (const input& i : in) {
+        reading = i.name;
         for (const json& s : i.run->value("timeseries", json::array())) {
             double at = (i.start > 0 ? i.start - origin : 0) + s.value("t", 0.0);
             long long index = std::max(0LL, std::llround(at));
@@ -127,13 +141,12 @@ json aligned_timeseries(const std::vector<input>& in, double origin) {
                 t["generators"] = 1;
                 continue;
             }
-            for (const char* k : {"requests", "errors"})
-                t[k] = t.value(k, std::uint64_t{0}) + s.value(k, std::uint64_t{0});
+            for (const char* k : {"requests", "errors"}) t[k] = count(t, k) + count(s, k);
             for (const char* k : {"p50", "p99", "max"})
-                t[k] = std::max(t.value(k, std::int64_t{0}), s.value(k, std::int64_t{0}));
+                t[k] = std::max(integer_at(t, k, 0), integer_at(s, k, 0));
             t["requests_per_sec"] = t.value("requests_per_sec", 0.0) + s.value("requests_per_sec", 0.0);
             t["interval_s"] = std::max(t.value("interval_s", 0.0), s.value("interval_s", 0.0));
-            t["generators"] = t.value("generators", 0) + 1;
+            t["generators"] = count(t, "generators") + 1;
         }
     }
     json out = json::array();
@@ -141,20 +154,16 @@ json aligned_timeseries(const std::vector<input>& in, double origin) {
     return out;
 }
 
-std::uint64_t count(const json& j, const char* key) {
-    return j.value(key, std::uint64_t{0});
-}
-
-}  // namespace
-
-json merge_results(const std::vector<json>& runs, const merge_options& mo) {
+// merge_results, which names the input in a bad_results_value: `reading` says which (a
+// copy: the inputs are gone by the time the exception is caught).
+json merge_inputs(const std::vector<json>& runs, const merge_options& mo, std::string& reading) {
     if (runs.empty()) throw std::runtime_error("nothing to merge");
     std::vector<input> in;
     for (std::size_t k = 0; k < runs.size(); ++k) {
         const json& r = runs[k];
         std::string name = k < mo.names.size() ? mo.names[k] : "input " + std::to_string(k + 1);
-        if (!r.is_object() || r.value("schema_version", 0) != schema_version || !r.contains("histograms") ||
-            !r.contains("summary") || !r.contains("config"))
+        if (!r.is_object() || r.value("schema_version", json(nullptr)) != schema_version ||
+            !r.contains("histograms") || !r.contains("summary") || !r.contains("config"))
             throw std::runtime_error(name + " is not a rot13-load results object of schema version " +
                                      std::to_string(schema_version));
         const json& s = r.at("summary");
@@ -165,6 +174,7 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
     }
 
     // 1. One experiment, or --force.
+    reading.clear();  // the checks read every input's config: their messages name the key
     std::vector<std::string> differences = runs.size() > 1 ? mismatches(in) : std::vector<std::string>{};
     if (!differences.empty() && !mo.force) {
         std::string text = "the inputs are not one experiment: ";
@@ -178,13 +188,14 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
     std::uint64_t requests = 0, bytes_sent = 0, bytes_received = 0, unfinished = 0, starved = 0;
     double ramp_up_s = 0, rate_total = 0;
     double cpu_user = 0, cpu_sys = 0, window_user = 0, window_sys = 0;
-    long peak_rss = 0;
+    std::int64_t peak_rss = 0;
     json connections = {{"requested", 0}, {"established", 0}, {"idle_requested", 0}, {"idle_established", 0}};
     json mismatch_examples = json::array();
     std::vector<std::string> reasons;
     bool ok = true;
     json merged_from = json::array(), inputs = json::array();
     for (const input& i : in) {
+        reading = i.name;
         const json& r = *i.run;
         for (const auto& [name, h] : r.at("histograms").items()) {
             histogram one = histogram_from_json(h);
@@ -207,7 +218,9 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
                     count(e, "timeout"), count(e, "mismatch"), count(e, "short_reply"), count(e, "other")});
         if (s.contains("connections"))
             for (const auto& [k, v] : s.at("connections").items())
-                connections[k] = connections.value(k, 0) + v.get<int>();
+                connections[k] =
+                    count(connections, k.c_str()) +
+                    static_cast<std::uint64_t>(integer_value(v, "summary.connections." + k, 0, INT64_MAX));
         for (const auto& m : s.value("mismatches", json::array()))
             if (mismatch_examples.size() < max_mismatch_examples) mismatch_examples.push_back(m);
         const json& l = r.value("loadgen", json::object());
@@ -215,7 +228,7 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
         cpu_sys += l.value("cpu_sys_s", 0.0);
         window_user += l.value("window_cpu_user_s", 0.0);
         window_sys += l.value("window_cpu_sys_s", 0.0);
-        peak_rss = std::max(peak_rss, l.value("peak_rss_kb", 0L));
+        peak_rss = std::max(peak_rss, integer_at(l, "peak_rss_kb", 0));
         rate_total += r.at("config").value("rate", 0.0);
         if (r.value("status", "failed") != "ok") {
             ok = false;
@@ -300,6 +313,8 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
         {"mismatches", differences},
     };
 
+    json timeseries = aligned_timeseries(in, aligned ? earliest : 0, reading);
+    reading.clear();
     return {
         {"schema_version", schema_version},
         {"tool", "rot13-load merge"},
@@ -325,7 +340,7 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
             {"uncorrected", summary_of("uncorrected")},
             {"connect", summary_of("connect")}}}}},
         {"histograms", std::move(histograms)},
-        {"timeseries", aligned_timeseries(in, aligned ? earliest : 0)},
+        {"timeseries", std::move(timeseries)},
         {"loadgen",
          {{"cpu_user_s", cpu_user},
           {"cpu_sys_s", cpu_sys},
@@ -337,6 +352,18 @@ json merge_results(const std::vector<json>& runs, const merge_options& mo) {
         {"status", ok ? "ok" : "failed"},
         {"reason", reason},
     };
+}
+
+}  // namespace
+
+json merge_results(const std::vector<json>& runs, const merge_options& mo) {
+    std::string reading;
+    try {
+        return merge_inputs(runs, mo, reading);
+    } catch (const bad_results_value& e) {
+        if (reading.empty()) throw;
+        throw bad_results_value(reading + ": " + e.what());
+    }
 }
 
 std::string describe_merge(const json& merged) {

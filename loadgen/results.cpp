@@ -28,7 +28,6 @@ std::string format_ms(std::int64_t ns) {
     return buf;
 }
 
-
 json timeseries_json(const std::vector<second_summary>& seconds) {
     json out = json::array();
     for (const second_summary& s : seconds)
@@ -123,13 +122,47 @@ std::string results_text(const json& results) {
     return results.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+std::int64_t integer_value(const json& v, const std::string& key, std::int64_t min, std::int64_t max) {
+    bool ok = false;
+    std::int64_t out = 0;
+    if (v.is_number_unsigned()) {
+        ok = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX);
+        if (ok) out = static_cast<std::int64_t>(v.get<std::uint64_t>());
+    } else if (v.is_number_integer()) {
+        ok = true;
+        out = v.get<std::int64_t>();
+    } else if (v.is_number_float()) {
+        // Within +-2^63 exactly: the comparison is made in double, where 2^63 is exact.
+        const double d = v.get<double>();
+        ok = d == std::floor(d) && d >= -0x1p63 && d < 0x1p63;
+        if (ok) out = static_cast<std::int64_t>(d);
+    }
+    if (!ok || out < min || out > max) {
+        std::string shown = v.dump(-1, ' ', false, json::error_handler_t::replace);
+        if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+        throw bad_results_value(key + ": expected an integer from " + std::to_string(min) + " to " +
+                                std::to_string(max) + ", got " + shown);
+    }
+    return out;
+}
+
 histogram histogram_from_json(const json& j) {
-    histogram h(j.value("lowest_discernible", histogram::default_lowest),
-                j.value("highest_trackable", histogram::default_highest),
-                j.value("significant_digits", histogram::default_digits));
-    for (const auto& b : j.at("buckets"))
-        h.add_at_index(h.index_of(b.at(0).get<std::int64_t>()), b.at(1).get<std::int64_t>());
-    h.include_extremes(j.value("min", h.min()), j.value("max", h.max()));
+    auto field = [&](const char* key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+        return j.contains(key) ? integer_value(j.at(key), key, min, max) : fallback;
+    };
+    histogram h(field("lowest_discernible", histogram::default_lowest, 1, INT64_MAX),
+                field("highest_trackable", histogram::default_highest, 2, INT64_MAX),
+                static_cast<int>(field("significant_digits", histogram::default_digits, 1, 5)));
+    std::int64_t total = 0;
+    for (const auto& b : j.at("buckets")) {
+        std::int64_t value = integer_value(b.at(0), "buckets[][0]", 0, h.highest_trackable());
+        std::int64_t n = integer_value(b.at(1), "buckets[][1]", 0, INT64_MAX);
+        if (n > INT64_MAX - total) throw bad_results_value("buckets: the counts add up to more than 2^63");
+        total += n;
+        h.add_at_index(h.index_of(value), n);
+    }
+    h.include_extremes(field("min", h.min(), INT64_MIN, INT64_MAX),
+                       field("max", h.max(), INT64_MIN, INT64_MAX));
     return h;
 }
 

@@ -47,7 +47,21 @@ nlohmann::json to_json(const run_result& r, const options& opts, const verdict& 
 // chronyc's) become U+FFFD: the run's results are written all the same.
 std::string results_text(const nlohmann::json& results);
 
+// A value in a results file (another machine's, perhaps damaged or edited) that is not
+// what the schema says: a count that is negative, fractional or past 2^63, a bucket outside
+// its histogram. The message names the key. Checked before any conversion, because turning
+// a double such as 1e300 into an integer is undefined behaviour, not an error.
+struct bad_results_value : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// v as an integer in [min, max] (an integral double such as 5.0 is accepted), else
+// bad_results_value naming key.
+std::int64_t integer_value(const nlohmann::json& v, const std::string& key, std::int64_t min,
+                           std::int64_t max);
+
 // A histogram as JSON ({"buckets": [[lowest value, count], ...], ...}) and back, exactly.
+// histogram_from_json throws bad_results_value on a bucket outside the histogram's range,
+// a negative count or counts that add up past 2^63.
 nlohmann::json histogram_to_json(const histogram& h);
 histogram histogram_from_json(const nlohmann::json& j);
 // {"count", "min", "p50", "p75", "p90", "p99", "p999", "p9999", "max", "mean"} in ns.

@@ -213,4 +213,49 @@ TEST(Merge, HistogramsOfAnotherLayoutAreRefused) {
     EXPECT_THROW(loadgen::merge_results({a, b}), std::runtime_error);
 }
 
+// Found by tests/fuzz (merge_fuzz, corpus/merge/regression-*): a number that no integer
+// holds was converted all the same (undefined behaviour), and counts could add up past
+// 2^63. Each is refused, naming the file and the key.
+class MergeBadValue : public ::testing::TestWithParam<mismatch_case> {};  // a case of another error
+
+TEST_P(MergeBadValue, IsRefusedNamingTheFileAndTheKey) {
+    json a = crafted_run(t0, 2, 10), b = crafted_run(t0, 2, 10);
+    GetParam().change(b);
+    try {
+        loadgen::merge_results({a, b}, {false, {"a.json", "b.json"}});
+        FAIL() << "merged";
+    } catch (const loadgen::bad_results_value& e) {
+        EXPECT_NE(std::string(e.what()).find("b.json: " + GetParam().message), std::string::npos) << e.what();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Values, MergeBadValue,
+    ::testing::Values(
+        mismatch_case{"bucket_value_beyond_any_integer",
+                      [](json& j) {
+                          j["histograms"]["corrected"]["buckets"] = {{1e300, 1}};
+                      },
+                      "buckets[][0]: expected an integer from 0 to 3600000000000, got 1e+300"},
+        mismatch_case{"negative_count",
+                      [](json& j) {
+                          j["histograms"]["corrected"]["buckets"] = {{5, -1}};
+                      },
+                      "buckets[][1]: expected an integer from 0"},
+        mismatch_case{"counts_past_2_to_the_63",
+                      [](json& j) {
+                          j["histograms"]["corrected"]["buckets"] = {{5, INT64_MAX}, {6, INT64_MAX}};
+                      },
+                      "buckets: the counts add up to more than 2^63"},
+        mismatch_case{"connections_beyond_any_integer",
+                      [](json& j) { j["summary"]["connections"]["requested"] = 1e300; },
+                      "summary.connections.requested: expected an integer"},
+        mismatch_case{"fractional_count", [](json& j) { j["summary"]["requests"] = 2.5; },
+                      "requests: expected an integer"},
+        mismatch_case{"peak_rss_beyond_any_integer", [](json& j) { j["loadgen"]["peak_rss_kb"] = 1e300; },
+                      "peak_rss_kb: expected an integer"}),
+    [](const ::testing::TestParamInfo<mismatch_case>& param_info) {
+        return std::string(param_info.param.name);
+    });
+
 }  // namespace
