@@ -14,6 +14,7 @@ The package behind scripts/report and scripts/compare (docs/charts.md):
   efficiency  server CPU per line, RSS per connection
   knee        knee searches (mode "knee"): their tables, knee rates and probes
   markdown    table cells and tables
+  precision   what rot13-bench run --precision did: its rounds, intervals and why it stopped
   report      report.md for one results file
   compare     compare.md for two results files
   cli         the command lines, their errors and exit codes

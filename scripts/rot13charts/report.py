@@ -6,7 +6,7 @@ The text is generated only from the file, so the same file gives the same report
 
 import os
 
-from . import efficiency, idle, knee, latency, metrics, noise, paired, plotting, stats, throughput
+from . import efficiency, idle, knee, latency, metrics, noise, paired, plotting, precision, stats, throughput
 from .markdown import md, table
 from .results import families
 
@@ -398,6 +398,7 @@ def write_report(results, out_dir, results_link=None, micro=None):
         "",
         *method_lines(results),
         "",
+        *(["## Precision", "", *precision.precision_lines(results)] if results.precision else []),
         "## Noise floor",
         "",
         *noise_lines(results),

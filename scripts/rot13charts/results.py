@@ -311,6 +311,7 @@ class Results:
     context: dict
     runs: list
     cells: list  # in series order, then load order
+    precision: object = None  # the "precision" record of --precision (a dict), or None
 
     @property
     def name(self):
@@ -436,7 +437,9 @@ def parse_results(doc, path="results.json"):
     cells = sorted(by_key.values(), key=lambda c: (c.series.sort_key(), c.load.sort_key()))
     for cell in cells:
         cell.runs.sort(key=lambda r: r.repetition)
-    return Results(path=path, suite=suite, context=context, runs=runs, cells=cells)
+    precision = doc.get("precision")
+    return Results(path=path, suite=suite, context=context, runs=runs, cells=cells,
+                   precision=precision if isinstance(precision, dict) else None)
 
 
 def families(cells):
