@@ -13,6 +13,7 @@ The package behind scripts/report and scripts/compare (docs/charts.md):
   idle        idle-connection scaling
   efficiency  server CPU per line, RSS per connection
   knee        knee searches (mode "knee"): their tables, knee rates and probes
+  machine     what the whole machine did during each load: steal, interrupts, context switches
   markdown    table cells and tables
   precision   what rot13-bench run --precision did: its rounds, intervals and why it stopped
   report      report.md for one results file

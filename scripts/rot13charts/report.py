@@ -6,7 +6,7 @@ The text is generated only from the file, so the same file gives the same report
 
 import os
 
-from . import efficiency, idle, knee, latency, metrics, noise, paired, plotting, precision, stats, throughput
+from . import efficiency, idle, knee, latency, machine, metrics, noise, paired, plotting, precision, stats, throughput
 from .markdown import md, table
 from .results import families
 
@@ -402,6 +402,7 @@ def write_report(results, out_dir, results_link=None, micro=None):
         "## Noise floor",
         "",
         *noise_lines(results),
+        *machine.machine_lines(results),
         "## Servers and backends",
         "",
         *servers_table(results),
