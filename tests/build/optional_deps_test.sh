@@ -151,6 +151,8 @@ for name in "${cases[@]}"; do
     shadow_headers "$dir/hidden-include" "${hidden[@]}"
     args+=(-DCMAKE_CXX_FLAGS="-I$dir/hidden-include")
 
+    # Link lines of targets that an earlier configuration had and this one may not.
+    find "$dir" -name link.txt -delete 2>/dev/null || true
     log "without $name: configuring $dir"
     if ! PKG_CONFIG_LIBDIR=$dir/pkgconfig cmake --fresh -S . -B "$dir" "${args[@]}" >"$dir/configure.log" 2>&1; then
         cat "$dir/configure.log" >&2
