@@ -13,6 +13,10 @@ namespace harness {
 
 namespace {
 
+// The most runs a suite may expand into (the full suite has 530): a typo such as
+// "repetitions": 10000000 is refused instead of exhausting memory.
+constexpr double max_runs = 100000;
+
 // Fails on any key of `object` that is not in `known`, naming it and the keys allowed.
 void check_keys(const json& object, const std::string& where, std::initializer_list<const char*> known) {
     for (const auto& item : object.items()) {
@@ -257,6 +261,13 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
             throw suite_error(where + ".arrivals: expected \"uniform\" or \"poisson\", got " +
                               shown(load["arrivals"]));
     }
+    // A list in each field multiplies: refuse a product no one means before building it.
+    const double points = static_cast<double>(connections.size()) * static_cast<double>(depths.size()) *
+                          static_cast<double>(rates.size()) * static_cast<double>(idles.size()) *
+                          static_cast<double>(sizes.size());
+    if (static_cast<double>(out.size()) + points > max_runs)
+        throw suite_error(where + ": expands into " + format_number(points) + " load points, more than " +
+                          format_number(max_runs) + " with the loads before it");
     for (int c : connections)
         for (int d : depths)
             for (double r : rates)
@@ -379,6 +390,10 @@ suite parse_suite(const json& j, const variant_table& variants) {
     for (std::size_t i = 0; i < j["loads"].size(); ++i)
         parse_load(j["loads"][i], "loads[" + std::to_string(i) + "]", duration_s, warmup_s, s.servers,
                    s.loads);
+    const double runs = static_cast<double>(s.servers.size()) * static_cast<double>(s.loads.size()) * s.repetitions;
+    if (runs > max_runs)
+        throw suite_error("suite: " + format_number(runs) + " runs (servers x loads x repetitions), more than " +
+                          format_number(max_runs) + ": split it");
     return s;
 }
 
@@ -401,6 +416,8 @@ suite load_suite(const std::filesystem::path& file, const variant_table& variant
         std::size_t column = line_start == std::string::npos ? offset + 1 : offset - line_start;
         throw suite_error(file.string() + ":" + std::to_string(line) + ":" + std::to_string(column) +
                           ": invalid JSON: " + e.what());
+    } catch (const json::exception& e) {  // e.g. a number out of range (1e400)
+        throw suite_error(file.string() + ": invalid JSON: " + e.what());
     }
     try {
         return parse_suite(j, variants);
