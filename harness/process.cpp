@@ -68,4 +68,17 @@ std::string exit_status::describe() const {
     return "unknown";
 }
 
+// The accessors every OS's child_process shares (the rest is in process_<os>.cpp).
+const std::string& child_process::pin_error() const {
+    return pin_error_;
+}
+
+const std::string& child_process::exec_error() const {
+    return exec_error_;
+}
+
+const std::optional<exit_status>& child_process::exited() const {
+    return exit_;
+}
+
 }  // namespace harness

@@ -157,18 +157,6 @@ long child_process::pid() const {
     return os_->pid;
 }
 
-const std::string& child_process::pin_error() const {
-    return pin_error_;
-}
-
-const std::string& child_process::exec_error() const {
-    return exec_error_;
-}
-
-const std::optional<exit_status>& child_process::exited() const {
-    return exit_;
-}
-
 bool child_process::read_stdout(std::string& out) {
     if (os_->stdout_fd < 0) return false;
     char buf[4096];

@@ -283,18 +283,6 @@ long child_process::pid() const {
     return static_cast<long>(os_->pid);
 }
 
-const std::string& child_process::pin_error() const {
-    return pin_error_;
-}
-
-const std::string& child_process::exec_error() const {
-    return exec_error_;
-}
-
-const std::optional<exit_status>& child_process::exited() const {
-    return exit_;
-}
-
 // An anonymous pipe cannot be made nonblocking on Windows: PeekNamedPipe says how much
 // is waiting, and ReadFile takes no more than that.
 bool child_process::read_stdout(std::string& out) {
