@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "harness/summary.hpp"
+
 namespace harness {
 
 namespace {
@@ -13,15 +15,6 @@ struct probe_outcome {
     bool passed = false;
     json record;  // the probe's whole run
 };
-
-std::optional<double> number_at(const json& j, std::initializer_list<const char*> path) {
-    const json* at = &j;
-    for (const char* key : path) {
-        if (!at->is_object() || !at->contains(key)) return std::nullopt;
-        at = &(*at)[key];
-    }
-    return at->is_number() ? std::optional<double>(at->get<double>()) : std::nullopt;
-}
 
 // One probe at `rate`: the knee run as an open-loop run at that rate.
 std::optional<probe_outcome> probe(const run_config& knee_run, double rate, const run_options& opts) {

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
+
+#include "harness/summary.hpp"
 
 namespace harness {
 
@@ -58,11 +61,9 @@ std::vector<cell_precision> assess(const std::vector<run_config>& runs, const js
         if (slash != std::string::npos) by_cell[id.substr(0, slash)].push_back(&run);
     }
     std::vector<cell_precision> cells;
+    std::set<std::string> seen;
     for (const auto& r : runs) {
-        if (!r.server.skip_reason.empty()) continue;
-        if (!cells.empty() && cells.back().cell == r.cell) continue;
-        if (std::any_of(cells.begin(), cells.end(), [&](const cell_precision& c) { return c.cell == r.cell; }))
-            continue;
+        if (!r.server.skip_reason.empty() || !seen.insert(r.cell).second) continue;
         cell_precision c;
         c.cell = r.cell;
         std::vector<double> cpu, lps;
@@ -71,12 +72,8 @@ std::vector<cell_precision> assess(const std::vector<run_config>& runs, const js
             c.last_repetition = std::max(c.last_repetition, run->at("config").value("repetition", 0));
             if (run->value("status", "") != "ok") continue;
             ++c.ok;
-            const json& server = (*run)["server"];
-            const json& summary = (*run)["summary"];
-            if (server.is_object() && server["cpu_us_per_line"].is_number())
-                cpu.push_back(server["cpu_us_per_line"].get<double>());
-            if (summary.is_object() && summary["requests_per_sec"].is_number())
-                lps.push_back(summary["requests_per_sec"].get<double>());
+            if (auto v = number_at(*run, {"server", "cpu_us_per_line"})) cpu.push_back(*v);
+            if (auto v = number_at(*run, {"summary", "requests_per_sec"})) lps.push_back(*v);
         }
         c.cpu_us_per_line = median_with_interval(cpu);
         c.lines_per_s = median_with_interval(lps);

@@ -39,7 +39,7 @@ public:
     bool read_stdout(std::string& out) override {
         bool open = pump();
         out += std::exchange(relayed_, {});
-        return open || !relayed_.empty();
+        return open;
     }
 
     const std::optional<exit_status>& poll_exit() override {

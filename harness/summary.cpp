@@ -49,8 +49,6 @@ std::string format_duration(double seconds) {
     return buf;
 }
 
-namespace {
-
 // summary.requests_per_sec, summary.latency_ns.corrected.p99, server.cpu_us_per_line.
 std::optional<double> number_at(const json& run, std::initializer_list<const char*> path) {
     const json* at = &run;
@@ -61,6 +59,8 @@ std::optional<double> number_at(const json& run, std::initializer_list<const cha
     if (!at->is_number()) return std::nullopt;
     return at->get<double>();
 }
+
+namespace {
 
 std::optional<double> median(std::vector<double> values) {
     if (values.empty()) return std::nullopt;

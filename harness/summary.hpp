@@ -1,6 +1,8 @@
 // What people read: the per-run progress line and the summary table at the end.
 #pragma once
 
+#include <initializer_list>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -8,6 +10,10 @@
 #include "harness/suite.hpp"
 
 namespace harness {
+
+// The number at path in a run's record (summary.requests_per_sec, server.cpu_us_per_line,
+// ...), or nothing where it is missing or not a number.
+std::optional<double> number_at(const json& run, std::initializer_list<const char*> path);
 
 // 152345.6 -> "152,345"
 std::string format_count(double value);
