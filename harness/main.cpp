@@ -52,6 +52,9 @@ run options:
   --source A-B        spread rot13-load's connections over these IPv4 source addresses
                       (e.g. 127.0.0.1-127.0.0.8), past one address's ephemeral ports
   --seed N            seed of the run order and the payload (default: the suite's, else random)
+  --generators N      run every closed and open load that names no "generators" of its own
+                      with N load generators on the load host, started together and merged
+                      (docs/multi-host.md)
   --ready-timeout S   seconds a server has to become ready (default 10)
   --bin-dir DIR       where the servers and rot13-load are (default: rot13-bench's own directory)
   --precision P       after the planned repetitions, add interleaved rounds of every
@@ -80,6 +83,7 @@ struct cli {
     bool dry_run = false;
     std::string server_cpus, load_cpus, source;
     std::optional<std::uint64_t> seed;
+    std::optional<int> generators;
     double ready_timeout_s = 10;
     std::optional<double> precision_percent, budget_s;
     std::vector<std::string> server_argv;  // serve
@@ -140,6 +144,17 @@ cli parse_cli(int argc, char** argv) {
                 throw rot13::usage_error("--precision expects a percentage between 0 and 100, got '" + v + "'");
             }
         }
+        else if (a == "--generators") {
+            std::string v = value();
+            try {
+                std::size_t used = 0;
+                int n = std::stoi(v, &used);
+                if (used != v.size() || n < 1 || n > 64) throw std::invalid_argument(v);
+                c.generators = n;
+            } catch (const std::exception&) {
+                throw rot13::usage_error("--generators expects a number of generators from 1 to 64, got '" + v + "'");
+            }
+        }
         else if (a == "--seed") {
             std::string v = value();
             try {
@@ -192,7 +207,7 @@ std::string default_out_dir(const std::string& suite_name) {
 }
 
 json without_run_keys(json suite_json) {
-    for (const char* key : {"seed", "order", "file"}) suite_json.erase(key);
+    for (const char* key : {"seed", "order", "file", "generators"}) suite_json.erase(key);
     return suite_json;
 }
 
@@ -300,6 +315,7 @@ std::vector<run_config> precision_rounds(const std::vector<run_config>& runs, do
 
 int run_suite(const cli& c, const variant_table& variants) {
     suite s = load_suite(c.suite_file, variants);
+    if (c.generators) default_generators(s, *c.generators);
     if (c.budget_s && !c.precision_percent && !s.precision_percent)
         throw rot13::usage_error("--budget limits the extra rounds of --precision: give --precision too");
     std::vector<run_config> runs = expand(s);
@@ -323,6 +339,13 @@ int run_suite(const cli& c, const variant_table& variants) {
         std::uint64_t recorded_seed = recorded.at("seed").get<std::uint64_t>();
         if (c.seed && *c.seed != recorded_seed)
             throw rot13::usage_error("--seed cannot change when resuming");
+        // The run ids depend on it: another value would run the whole suite again.
+        const json recorded_generators = recorded.value("generators", json(nullptr));
+        if (recorded_generators != (c.generators ? json(*c.generators) : json(nullptr)))
+            throw rot13::usage_error("--generators cannot change when resuming (the suite ran with " +
+                                     (recorded_generators.is_null() ? std::string("none")
+                                                                    : "--generators " + recorded_generators.dump()) +
+                                     ")");
         seed = recorded_seed;
         done = results.recorded_ids();
     } else if (!c.dry_run && results.exists()) {
@@ -385,6 +408,7 @@ int run_suite(const cli& c, const variant_table& variants) {
         json suite_as_run = s.source;
         suite_as_run["file"] = c.suite_file.string();
         suite_as_run["seed"] = seed;
+        if (c.generators) suite_as_run["generators"] = *c.generators;
         json ids = json::array();
         for (const auto& r : order) ids.push_back(r.id);
         suite_as_run["order"] = ids;

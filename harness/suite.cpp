@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "harness/process.hpp"
+
 namespace harness {
 
 namespace {
@@ -103,6 +105,78 @@ std::string checked_name(const json& value, const std::string& where) {
     return name;
 }
 
+// A host of "hosts" (or of a generators list): a command prefix, the program there, its CPUs.
+host_entry parse_host(const json& e, const std::string& where) {
+    if (!e.is_object()) throw suite_error(where + ": expected {\"command\": [...], \"program\": ..., \"cpus\": ...}");
+    check_keys(e, where, {"command", "program", "cpus"});
+    host_entry out;
+    if (!e.contains("command")) throw suite_error(where + ": needs \"command\", the prefix that reaches the host");
+    out.command = string_list(e["command"], where + ".command");
+    if (out.command.empty()) throw suite_error(where + ".command: must not be empty");
+    if (e.contains("program")) out.program = string_value(e["program"], where + ".program");
+    if (e.contains("cpus")) out.cpus = string_value(e["cpus"], where + ".cpus");
+    return out;
+}
+
+// The most generators one load may have: each is a process (and through ssh, a session).
+constexpr int max_generators = 64;
+
+// loads[].generators: N (that many on the load host) or a list, one entry per generator:
+// {"label", "command", "program", "cpus"}, all optional; without "command" it runs here.
+std::vector<generator_entry> parse_generators(const json& value, const std::string& where, const std::string& mode,
+                                              const hosts& h) {
+    if (mode == "knee")
+        throw suite_error(where + ": a knee search runs one generator (each probe is one run); "
+                                  "use \"mode\": \"open\" with a list of rates");
+    std::vector<generator_entry> out;
+    if (value.is_number_integer()) {
+        const long long n = value.get<long long>();
+        if (n < 1 || n > max_generators)
+            throw suite_error(where + ": expected 1 to " + std::to_string(max_generators) + " generators, got " +
+                              shown(value));
+        out.resize(static_cast<std::size_t>(n), generator_entry{"", h.load, ""});
+        return out;
+    }
+    if (!value.is_array())
+        throw suite_error(where + ": expected a number of generators or a list of hosts "
+                                  "([{\"command\": [...]}, {}]), got " + shown(value));
+    if (value.empty()) throw suite_error(where + ": the list is empty");
+    if (value.size() > static_cast<std::size_t>(max_generators))
+        throw suite_error(where + ": " + std::to_string(value.size()) + " generators, more than " +
+                          std::to_string(max_generators));
+    std::set<std::string> labels;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        const json& e = value[i];
+        if (!e.is_object())
+            throw suite_error(at + ": expected a host ({\"command\": [...], \"program\": ..., \"cpus\": ..., "
+                                   "\"label\": ...}; {} for this machine), got " + shown(e));
+        check_keys(e, at, {"label", "command", "program", "cpus"});
+        generator_entry g;
+        if (e.contains("label")) {
+            g.label = string_value(e["label"], at + ".label");
+            if (!labels.insert(g.label).second)
+                throw suite_error(at + ".label: \"" + g.label + "\" names another generator of this load too");
+        }
+        if (e.contains("command")) {
+            json host = e;
+            host.erase("label");
+            g.host = parse_host(host, at);
+        } else if (e.contains("program")) {
+            throw suite_error(at + ".program: applies to a generator on another host (give \"command\")");
+        } else if (e.contains("cpus")) {
+            g.local_cpus = string_value(e["cpus"], at + ".cpus");
+            try {
+                parse_cpu_list(g.local_cpus);
+            } catch (const std::invalid_argument& bad) {
+                throw suite_error(at + ".cpus: " + bad.what());
+            }
+        }
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
 // One entry of "servers" becomes one server_entry per backend (or one for a custom command).
 void parse_server(const json& entry, const std::string& where, const variant_table& variants,
                   std::vector<server_entry>& out) {
@@ -179,11 +253,11 @@ bool server_matches(const server_entry& s, const std::string& name) {
 }
 
 void parse_load(const json& load, const std::string& where, double duration_s, double warmup_s,
-                const std::vector<server_entry>& servers, std::vector<load_point>& out) {
+                const std::vector<server_entry>& servers, const hosts& h, std::vector<load_point>& out) {
     if (!load.is_object()) throw suite_error(where + ": expected an object, got " + shown(load));
     check_keys(load, where,
                {"mode", "connections", "depth", "rate", "idle", "size", "arrivals", "duration_s", "warmup_s",
-                "servers", "p99_ms", "start_rate", "max_rate", "tolerance"});
+                "servers", "p99_ms", "start_rate", "max_rate", "tolerance", "generators"});
     std::string mode = load.contains("mode") ? string_value(load["mode"], where + ".mode")
                                              : (load.contains("rate") ? "open" : "closed");
     if (mode != "closed" && mode != "open" && mode != "knee")
@@ -234,6 +308,7 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
         }
     }
     base.mode = mode;
+    if (load.contains("generators")) base.generators = parse_generators(load["generators"], where + ".generators", mode, h);
     base.duration_s = duration_s;
     base.warmup_s = warmup_s;
     if (load.contains("duration_s")) {
@@ -297,6 +372,7 @@ std::string load_key(const load_point& p) {
     if (p.arrivals == "poisson") key += "-poisson";
     key += "-idle" + std::to_string(p.idle) + "-s" + std::to_string(p.size);
     if (p.timing_overridden) key += "-t" + format_number(p.duration_s) + "+" + format_number(p.warmup_s);
+    if (!p.generators.empty()) key += "-g" + std::to_string(p.generators.size());
     return key;
 }
 
@@ -317,6 +393,12 @@ std::string shown_name(const server_entry& s) {
     return s.note.empty() ? name : name + " (" + s.note + ")";
 }
 
+void default_generators(suite& s, int n) {
+    for (auto& load : s.loads)
+        if (load.generators.empty() && !load.knee)
+            load.generators.resize(static_cast<std::size_t>(n), generator_entry{"", s.hosts.load, ""});
+}
+
 std::string describe_load(const load_point& p) {
     std::string text = p.mode + " c=" + std::to_string(p.connections);
     if (p.depth && *p.depth != 1) text += " d=" + std::to_string(*p.depth);
@@ -324,6 +406,7 @@ std::string describe_load(const load_point& p) {
     if (p.knee) text += " p99<" + format_number(p.knee->p99_ms) + "ms" + (p.arrivals == "poisson" ? " poisson" : "");
     if (p.idle) text += " idle=" + std::to_string(p.idle);
     if (p.size != 16) text += " size=" + std::to_string(p.size);
+    if (!p.generators.empty()) text += " x" + std::to_string(p.generators.size()) + " generators";
     return text;
 }
 
@@ -354,21 +437,8 @@ suite parse_suite(const json& j, const variant_table& variants) {
         const json& h = j["hosts"];
         if (!h.is_object()) throw suite_error("hosts: expected {\"server\": {...}, \"load\": {...}, \"address\": ...}");
         check_keys(h, "hosts", {"server", "load", "address"});
-        auto entry = [&](const char* key) {
-            const std::string where = std::string("hosts.") + key;
-            const json& e = h[key];
-            if (!e.is_object()) throw suite_error(where + ": expected {\"command\": [...], \"program\": ..., \"cpus\": ...}");
-            check_keys(e, where, {"command", "program", "cpus"});
-            host_entry out;
-            if (!e.contains("command")) throw suite_error(where + ": needs \"command\", the prefix that reaches the host");
-            out.command = string_list(e["command"], where + ".command");
-            if (out.command.empty()) throw suite_error(where + ".command: must not be empty");
-            if (e.contains("program")) out.program = string_value(e["program"], where + ".program");
-            if (e.contains("cpus")) out.cpus = string_value(e["cpus"], where + ".cpus");
-            return out;
-        };
-        if (h.contains("server")) s.hosts.server = entry("server");
-        if (h.contains("load")) s.hosts.load = entry("load");
+        if (h.contains("server")) s.hosts.server = parse_host(h["server"], "hosts.server");
+        if (h.contains("load")) s.hosts.load = parse_host(h["load"], "hosts.load");
         if (h.contains("address")) s.hosts.address = string_value(h["address"], "hosts.address");
     }
     if (j.contains("precision")) {
@@ -388,7 +458,7 @@ suite parse_suite(const json& j, const variant_table& variants) {
     if (!j.contains("loads") || !j["loads"].is_array() || j["loads"].empty())
         throw suite_error("loads: needs a non-empty list of loads");
     for (std::size_t i = 0; i < j["loads"].size(); ++i)
-        parse_load(j["loads"][i], "loads[" + std::to_string(i) + "]", duration_s, warmup_s, s.servers,
+        parse_load(j["loads"][i], "loads[" + std::to_string(i) + "]", duration_s, warmup_s, s.servers, s.hosts,
                    s.loads);
     const double runs = static_cast<double>(s.servers.size()) * static_cast<double>(s.loads.size()) * s.repetitions;
     if (runs > max_runs)

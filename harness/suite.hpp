@@ -43,6 +43,21 @@ struct knee_search {
     double tolerance = 0.05;     // bisection ends when upper / lower <= 1 + tolerance
 };
 
+// Where a run's server or load generator runs, when not here (docs/multi-host.md): a
+// command prefix that runs a command on that host (["ssh", "-o", "BatchMode=yes", "h1"],
+// ["ip", "netns", "exec", "ns1"]), the program there, and the CPUs to pin it to there.
+struct host_entry {
+    std::vector<std::string> command;  // the prefix
+    std::string program;               // rot13-bench (server host) or rot13-load (load host) there
+    std::string cpus;                  // a CPU list on that host; empty: not pinned
+};
+// One of a load's several generators (loads[].generators, docs/multi-host.md).
+struct generator_entry {
+    std::string label;               // its --label; empty: the host's name and its index
+    std::optional<host_entry> host;  // empty: this machine
+    std::string local_cpus;          // on this machine: a CPU list to pin it to; empty: the load CPUs
+};
+
 struct load_point {
     std::string mode = "closed";  // "closed", "open" or "knee"
     int connections = 1;          // connections sending lines
@@ -57,6 +72,9 @@ struct load_point {
     bool timing_overridden = false;  // the load sets its own duration_s or warmup_s
     std::vector<std::string>
         servers;  // run only on these servers ("epoll", "libevent-event/poll"); empty: all
+    // Several rot13-load processes started together (--start-at) and merged: one entry per
+    // generator, each running the load as written. Empty: one generator, started at once.
+    std::vector<generator_entry> generators;
 };
 
 struct run_config {
@@ -69,14 +87,6 @@ struct run_config {
     int repetition = 1;  // 1-based
 };
 
-// Where a run's server or load generator runs, when not here (docs/multi-host.md): a
-// command prefix that runs a command on that host (["ssh", "-o", "BatchMode=yes", "h1"],
-// ["ip", "netns", "exec", "ns1"]), the program there, and the CPUs to pin it to there.
-struct host_entry {
-    std::vector<std::string> command;  // the prefix
-    std::string program;               // rot13-bench (server host) or rot13-load (load host) there
-    std::string cpus;                  // a CPU list on that host; empty: not pinned
-};
 struct hosts {
     std::optional<host_entry> server;  // the server through `rot13-bench serve` there
     std::optional<host_entry> load;
@@ -116,6 +126,11 @@ std::vector<run_config> expand(const suite& s);
 // order shuffled with `seed`, then repetition 2 in another shuffled order, and so on, so
 // that slow drift of the machine (thermal, background jobs) does not favour one server.
 std::vector<run_config> interleave(std::vector<run_config> runs, std::uint64_t seed);
+
+// rot13-bench run --generators N: every closed or open load that names no generators of
+// its own gets N on the load host (suite "hosts": "load", else this machine). Call before
+// expand(): the run ids say how many generators a run has.
+void default_generators(suite& s, int n);
 
 // For people: "closed c=100 d=1", "open c=100 rate=10000 idle=1000 size=1024".
 std::string describe_load(const load_point& load);

@@ -1,0 +1,182 @@
+// The suite key loads[].generators and rot13-bench run --generators: how a suite names
+// several load generators, and the errors a mistake in it gives. parse_suite runs in this
+// process; one test runs rot13-bench for the command-line option.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "bench_process.hpp"
+#include "harness/suite.hpp"
+
+namespace fs = std::filesystem;
+using harness::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+harness::variant_table variants() {
+    harness::variant_table t;
+    t.bin_dir = "/nonexistent/bin";
+    harness::variant_info v;
+    v.name = "select";
+    v.built = true;
+    v.binary = t.bin_dir / "rot13-select";
+    t.variants.push_back(v);
+    return t;
+}
+
+json suite_with(json load) {
+    return {{"name", "g"}, {"servers", json::array({{{"variant", "select"}}})}, {"loads", json::array({std::move(load)})}};
+}
+
+json closed_load(json generators) {
+    return {{"mode", "closed"}, {"connections", 4}, {"generators", std::move(generators)}};
+}
+
+harness::suite parse(const json& j) { return harness::parse_suite(j, variants()); }
+
+// The message of the suite_error parse throws, or "" when it does not.
+std::string error_of(const json& j) {
+    try {
+        parse(j);
+    } catch (const harness::suite_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+const json ssh_host = {{"command", {"ssh", "-o", "BatchMode=yes", "bench@h2"}}, {"program", "/opt/rot13-load"}};
+
+}  // namespace
+
+TEST(SuiteGenerators, ANumberRunsThatManyOnTheLoadHost) {
+    json j = suite_with(closed_load(3));
+    j["hosts"] = {{"load", ssh_host}};
+    harness::suite s = parse(j);
+    ASSERT_EQ(s.loads.size(), 1u);
+    ASSERT_EQ(s.loads[0].generators.size(), 3u);
+    for (const auto& g : s.loads[0].generators) {
+        ASSERT_TRUE(g.host.has_value());
+        EXPECT_EQ(g.host->command.back(), "bench@h2");
+        EXPECT_EQ(g.host->program, "/opt/rot13-load");
+        EXPECT_TRUE(g.label.empty()) << "the runner labels them by host and index";
+    }
+}
+
+TEST(SuiteGenerators, ANumberWithoutALoadHostRunsThemHere) {
+    harness::suite s = parse(suite_with(closed_load(2)));
+    ASSERT_EQ(s.loads[0].generators.size(), 2u);
+    EXPECT_FALSE(s.loads[0].generators[0].host.has_value());
+    EXPECT_FALSE(s.loads[0].generators[1].host.has_value());
+}
+
+TEST(SuiteGenerators, AListGivesEachGeneratorItsOwnHostLabelAndCpus) {
+    json list = json::array({{{"label", "near"}, {"cpus", "1"}}, ssh_host});
+    harness::suite s = parse(suite_with(closed_load(list)));
+    const auto& g = s.loads[0].generators;
+    ASSERT_EQ(g.size(), 2u);
+    EXPECT_EQ(g[0].label, "near");
+    EXPECT_FALSE(g[0].host.has_value());
+    EXPECT_EQ(g[0].local_cpus, "1");
+    ASSERT_TRUE(g[1].host.has_value());
+    EXPECT_EQ(g[1].host->command.front(), "ssh");
+}
+
+TEST(SuiteGenerators, TheRunIdSaysHowManyGeneratorsARunHas) {
+    json j = suite_with(closed_load(2));
+    j["loads"].push_back({{"mode", "closed"}, {"connections", 4}});
+    auto runs = harness::expand(parse(j));
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0].id, "select/closed-c4-d1-idle0-s16-g2/rep1");
+    EXPECT_EQ(runs[1].id, "select/closed-c4-d1-idle0-s16/rep1");
+    EXPECT_NE(harness::describe_load(runs[0].load).find("x2 generators"), std::string::npos);
+}
+
+TEST(SuiteGenerators, TheOptionGivesGeneratorsToLoadsThatNameNoneButNotToKneeSearches) {
+    json j = suite_with(closed_load(json::array({json::object()})));
+    j["hosts"] = {{"load", ssh_host}};
+    j["loads"].push_back({{"mode", "open"}, {"connections", 4}, {"rate", 1000}});
+    j["loads"].push_back({{"mode", "knee"}, {"connections", 4}, {"p99_ms", 5}});
+    harness::suite s = parse(j);
+    harness::default_generators(s, 3);
+    EXPECT_EQ(s.loads[0].generators.size(), 1u) << "a load's own generators stay";
+    ASSERT_EQ(s.loads[1].generators.size(), 3u);
+    EXPECT_EQ(s.loads[1].generators[0].host->command.back(), "bench@h2");
+    EXPECT_TRUE(s.loads[2].generators.empty());
+}
+
+TEST(SuiteGenerators, ZeroOrTooManyGeneratorsAreRefusedWithTheRange) {
+    EXPECT_EQ(error_of(suite_with(closed_load(0))), "loads[0].generators: expected 1 to 64 generators, got 0");
+    EXPECT_EQ(error_of(suite_with(closed_load(65))), "loads[0].generators: expected 1 to 64 generators, got 65");
+}
+
+TEST(SuiteGenerators, AValueThatIsNeitherANumberNorAListIsRefused) {
+    EXPECT_EQ(error_of(suite_with(closed_load("two"))),
+              "loads[0].generators: expected a number of generators or a list of hosts ([{\"command\": [...]}, "
+              "{}]), got \"two\"");
+    EXPECT_EQ(error_of(suite_with(closed_load(2.5))),
+              "loads[0].generators: expected a number of generators or a list of hosts ([{\"command\": [...]}, "
+              "{}]), got 2.5");
+}
+
+TEST(SuiteGenerators, AnEmptyListIsRefused) {
+    EXPECT_EQ(error_of(suite_with(closed_load(json::array()))), "loads[0].generators: the list is empty");
+}
+
+TEST(SuiteGenerators, AnUnknownKeyOfAGeneratorIsNamedWithItsIndex) {
+    json list = json::array({json::object(), {{"comand", {"ssh", "h2"}}}});
+    EXPECT_EQ(error_of(suite_with(closed_load(list))),
+              "loads[0].generators[1]: unknown key \"comand\" (expected one of: label, command, program, cpus)");
+}
+
+TEST(SuiteGenerators, AGeneratorThatIsNotAnObjectIsRefused) {
+    std::string e = error_of(suite_with(closed_load(json::array({"h2"}))));
+    EXPECT_EQ(e.rfind("loads[0].generators[0]: expected a host (", 0), 0u) << e;
+}
+
+TEST(SuiteGenerators, TwoGeneratorsWithOneLabelAreRefused) {
+    json list = json::array({{{"label", "a"}}, {{"label", "a"}}});
+    EXPECT_EQ(error_of(suite_with(closed_load(list))),
+              "loads[0].generators[1].label: \"a\" names another generator of this load too");
+}
+
+TEST(SuiteGenerators, AProgramWithoutACommandIsRefused) {
+    json list = json::array({{{"program", "/opt/rot13-load"}}});
+    EXPECT_EQ(error_of(suite_with(closed_load(list))),
+              "loads[0].generators[0].program: applies to a generator on another host (give \"command\")");
+}
+
+TEST(SuiteGenerators, AnEmptyCommandIsRefused) {
+    json list = json::array({{{"command", json::array()}}});
+    EXPECT_EQ(error_of(suite_with(closed_load(list))), "loads[0].generators[0].command: must not be empty");
+}
+
+TEST(SuiteGenerators, BadCpusOfAGeneratorHereAreRefused) {
+    std::string e = error_of(suite_with(closed_load(json::array({{{"cpus", "one"}}}))));
+    EXPECT_EQ(e.rfind("loads[0].generators[0].cpus: ", 0), 0u) << e;
+}
+
+TEST(SuiteGenerators, AKneeSearchCannotHaveGenerators) {
+    json load = {{"mode", "knee"}, {"connections", 4}, {"p99_ms", 5}, {"generators", 2}};
+    std::string e = error_of(suite_with(load));
+    EXPECT_EQ(e.rfind("loads[0].generators: a knee search runs one generator", 0), 0u) << e;
+}
+
+TEST(SuiteGenerators, TheCommandLineOptionNamesItsRangeAndShowsInTheRunIds) {
+    std::string pattern = (fs::temp_directory_path() / "rot13-generators-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    const fs::path dir = pattern;
+    const fs::path file = dir / "suite.json";
+    std::ofstream(file) << suite_with({{"mode", "closed"}, {"connections", 4}}).dump();
+    auto bad = rot13::test::run_bench(ROT13_BENCH_BINARY, {"run", file.string(), "--generators", "0"}, dir, 30s);
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_NE(bad.err.find("--generators expects a number of generators from 1 to 64, got '0'"), std::string::npos)
+        << bad.err;
+    auto dry = rot13::test::run_bench(ROT13_BENCH_BINARY, {"run", file.string(), "--generators", "2", "--dry-run"},
+                                      dir, 30s);
+    EXPECT_EQ(dry.status, 0) << dry.err;
+    EXPECT_NE(dry.out.find("select/closed-c4-d1-idle0-s16-g2/rep1"), std::string::npos) << dry.out;
+    fs::remove_all(dir);
+}
