@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <csignal>
 #include <fstream>
 #include <sstream>
 
 #include "common/signals.hpp"
 #include "common/socket.hpp"
+#include "harness/generators.hpp"
 #include "harness/machine.hpp"
 #include "harness/probe.hpp"
 #include "harness/process.hpp"
@@ -75,8 +77,16 @@ std::vector<std::string> server_command(const server_entry& s, std::uint16_t cus
     return argv;
 }
 
+// How one rot13-load process of a run is started: where, and for several generators the
+// common start and its label.
+struct load_target {
+    const std::optional<host_entry>& host;  // empty: here
+    std::optional<double> start_at;         // --start-at, epoch seconds
+    std::string label;                      // --label; empty: none
+};
+
 std::vector<std::string> load_command(const run_config& run, const run_options& opts, std::uint16_t port,
-                                      const fs::path& json_file) {
+                                      const fs::path& json_file, const load_target& target) {
     const load_point& l = run.load;
     std::vector<std::string> argv{opts.loadgen.string(), "--port", std::to_string(port), "--connections",
                                   std::to_string(l.connections)};
@@ -85,14 +95,20 @@ std::vector<std::string> load_command(const run_config& run, const run_options& 
     argv.insert(argv.end(), {"--idle", std::to_string(l.idle), "--size", std::to_string(l.size), "--duration",
                              format_number(l.duration_s), "--warmup", format_number(l.warmup_s), "--seed",
                              std::to_string(opts.payload_seed), "--json",
-                             opts.hosts.load ? "-" : json_file.string()});
+                             target.host ? "-" : json_file.string()});
     if (!opts.hosts.address.empty()) argv.insert(argv.end(), {"--host", opts.hosts.address});
+    if (target.start_at) {
+        char epoch[32];
+        std::snprintf(epoch, sizeof(epoch), "%.3f", *target.start_at);
+        argv.insert(argv.end(), {"--start-at", epoch});
+    }
+    if (!target.label.empty()) argv.insert(argv.end(), {"--label", target.label});
     // Its stdin is a pipe from the harness: closing it is a stop request every OS can make,
     // and if the harness dies, however it dies, rot13-load ends by itself.
     argv.push_back("--stop-on-stdin-close");
     // On another host: through its prefix, pinned there with taskset, the results object on
     // stdout (the harness writes it to json_file), no summary.
-    if (const auto& host = opts.hosts.load) {
+    if (const auto& host = target.host) {
         argv.push_back("--quiet");
         if (!host->program.empty()) argv.front() = host->program;
         std::vector<std::string> remote = host->command;
@@ -190,20 +206,24 @@ std::optional<cpu_times> cpu_at(const std::vector<cpu_point>& points, double t) 
 
 json run_config_json(const run_config& run) {
     const load_point& l = run.load;
-    return {{"server", run.server.label},
+    // Several generators each run the load as written: the server sees their sum.
+    const int n = std::max<int>(1, static_cast<int>(l.generators.size()));
+    json config = {{"server", run.server.label},
             {"variant", run.server.variant.empty() ? json(nullptr) : json(run.server.variant)},
             {"backend", run.server.backend ? json(*run.server.backend) : json(nullptr)},
             {"note", run.server.note.empty() ? json(nullptr) : json(run.server.note)},
             {"repetition", run.repetition},
             {"mode", l.mode},
-            {"connections", l.connections},
-            {"idle", l.idle},
+            {"connections", l.connections * n},
+            {"idle", l.idle * n},
             {"depth", l.depth ? json(*l.depth) : json(nullptr)},
-            {"rate", l.rate ? json(*l.rate) : json(nullptr)},
+            {"rate", l.rate ? json(*l.rate * n) : json(nullptr)},
             {"arrivals", l.rate || l.knee ? json(l.arrivals) : json(nullptr)},
             {"size", l.size},
             {"duration_s", l.duration_s},
             {"warmup_s", l.warmup_s}};
+    if (!l.generators.empty()) config["generators"] = n;
+    return config;
 }
 
 namespace {
@@ -230,38 +250,50 @@ json skipped_run(const run_config& run, const std::string& reason) {
 
 namespace {
 
-// What step 3 saw: rot13-load's exit, and the server's process group over time.
+// One rot13-load process of step 3: its process (null when it was never started: its host
+// did not answer) and where its results object goes.
+struct load_process {
+    std::unique_ptr<child_process> child;
+    fs::path json_file;
+    bool json_on_stdout = false;  // on another host: its stdout is the results object
+
+    bool running() { return child && !child->poll_exit(); }
+    void drain() {
+        if (!child || !json_on_stdout) return;
+        std::string text;
+        child->read_stdout(text);
+        if (!text.empty()) std::ofstream(json_file, std::ios::app) << text;
+    }
+};
+
+// What step 3 saw: the server's process group over time, and how the load ended.
 struct load_phase {
-    std::optional<exit_status> exit;        // rot13-load's
-    double wall_s = 0;                      // from its start to its exit
+    double wall_s = 0;                      // from the start of the load to the last generator's exit
+    double started_epoch_s = 0;             // that start by the wall clock, to place --start-at windows
     std::vector<cpu_point> points;          // samples of the server's process group
-    std::optional<double> server_died_at;   // seconds after rot13-load started
+    std::optional<double> server_died_at;   // seconds after the load started
     std::optional<double> timed_out_after;  // rot13-load had to be stopped after this many seconds
     int processes_max = 0;
     json machine;                           // the machine's counters over the phase
 };
 
-// Step 3: waits for rot13-load while sampling the server, and ends rot13-load when the
-// server dies or the run overstays. Returns nothing on a stop request; then the
-// destructors of both child_process objects kill and reap their process groups.
-std::optional<load_phase> drive_load(server_session& server, child_process& load, const load_point& l,
-                                     const fs::path& server_log, const fs::path& load_json, bool load_json_on_stdout) {
+// Step 3: waits for every rot13-load while sampling the server, and ends them when the
+// server dies or the run overstays (lead_s: how far ahead their common start lies). Returns
+// nothing on a stop request; then the destructors of the child_process objects kill and
+// reap their process groups.
+std::optional<load_phase> drive_load(server_session& server, std::vector<load_process>& loads, const load_point& l,
+                                     double lead_s, const fs::path& server_log) {
     load_phase phase;
     const machine_counters machine_before = read_machine_counters();
     const auto t0 = clock_type::now();
+    phase.started_epoch_s = epoch_now_s();
     // Generous: opening many connections, the warm-up, the window, writing the JSON.
-    const double limit_s = l.warmup_s + l.duration_s + 15 + (l.connections + l.idle) / 1000.0;
+    const double limit_s = lead_s + l.warmup_s + l.duration_s + 15 + (l.connections + l.idle) / 1000.0;
     const auto deadline =
         t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(limit_s));
     std::optional<clock_type::time_point> term_at, kill_at;
     auto next_sample = t0;
     bool stdout_open = true;
-    auto drain_load = [&] {
-        if (!load_json_on_stdout) return;
-        std::string text;
-        load.read_stdout(text);
-        if (!text.empty()) std::ofstream(load_json, std::ios::app) << text;
-    };
     auto take_sample = [&](clock_type::time_point now) {
         phase.points.push_back({seconds_between(t0, now), server.sample()});
         phase.processes_max = std::max(phase.processes_max, phase.points.back().sample.processes);
@@ -269,11 +301,15 @@ std::optional<load_phase> drive_load(server_session& server, child_process& load
     for (;;) {
         if (rot13::stop_requested()) return std::nullopt;
         const auto now = clock_type::now();
-        drain_load();
-        if (load.poll_exit()) {
-            drain_load();
-            break;
+        bool running = false;
+        for (auto& load : loads) {
+            load.drain();
+            if (load.running())
+                running = true;
+            else
+                load.drain();  // what it wrote last
         }
+        if (!running) break;
         if (!phase.server_died_at && server.poll_exit()) {
             // Give rot13-load a moment to see the failure itself, then end it: on SIGTERM
             // it still writes what it measured.
@@ -289,10 +325,13 @@ std::optional<load_phase> drive_load(server_session& server, child_process& load
             term_at = now;
         }
         if (term_at && !kill_at && now >= *term_at) {
-            load.request_stop();
+            for (auto& load : loads)
+                if (load.running()) load.child->request_stop();
             kill_at = now + 3s;
         }
-        if (kill_at && now >= *kill_at) load.kill_and_reap();
+        if (kill_at && now >= *kill_at)
+            for (auto& load : loads)
+                if (load.running()) load.child->kill_and_reap();
         if (stdout_open) stdout_open = drain_stdout(server, server_log);
         auto until_sample = std::chrono::duration_cast<std::chrono::milliseconds>(next_sample - now) + 1ms;
         pause_for(phase.server_died_at ? 50ms
@@ -301,7 +340,6 @@ std::optional<load_phase> drive_load(server_session& server, child_process& load
     const auto end = clock_type::now();
     phase.wall_s = seconds_between(t0, end);
     phase.machine = machine_json(machine_before, read_machine_counters(), phase.wall_s);
-    phase.exit = load.exited();
     if (!server.poll_exit()) take_sample(end);  // so that the window's end lies between two samples
     return phase;
 }
@@ -323,61 +361,162 @@ std::optional<bool> stop_server(server_session& server, bool after_load, std::ch
     return true;
 }
 
-// Step 5, rot13-load's part: its results object goes into the run as it is.
-void take_load_results(const fs::path& load_json, const fs::path& load_log, const exit_status& exit,
-                       json& record, std::vector<std::string>& failures) {
+// Step 5, rot13-load's part: its results object (null when it wrote none), and why it
+// failed ("" when it did not).
+struct load_results {
     json result;
+    std::string failure;
+};
+
+load_results read_load_results(const fs::path& load_json, const fs::path& load_log, const exit_status& exit) {
+    load_results out;
     try {
         std::ifstream in(load_json);
-        if (in) result = json::parse(in);
+        if (in) out.result = json::parse(in);
     } catch (const json::exception&) {
-        result = nullptr;
+        out.result = nullptr;
     }
-    if (!result.is_object()) {
-        failures.push_back(with_log_line("rot13-load wrote no results (" + exit.describe() + ")", load_log));
-        return;
+    if (!out.result.is_object()) {
+        out.result = nullptr;
+        out.failure = with_log_line("rot13-load wrote no results (" + exit.describe() + ")", load_log);
+        return out;
     }
-    for (const char* key : {"summary", "histograms", "timeseries", "loadgen"})
-        record[key] = result.contains(key) ? result[key] : json(nullptr);
-    if (!exit.exited_zero() || result.value("status", "") != "ok") {
-        std::string why = result.contains("reason") && result["reason"].is_string()
-                              ? result["reason"].get<std::string>()
+    if (!exit.exited_zero() || out.result.value("status", "") != "ok") {
+        std::string why = out.result.contains("reason") && out.result["reason"].is_string()
+                              ? out.result["reason"].get<std::string>()
                               : "";
-        failures.push_back("rot13-load: " + (why.empty() ? exit.describe() : why));
+        out.failure = "rot13-load: " + (why.empty() ? exit.describe() : why);
     }
     fs::remove(load_json);  // it is in the results file now
+    return out;
 }
 
-// Step 5, the server's memory and CPU during the measured window. The window starts once
-// the connections are up (rot13-load's ramp_up_s) and the warm-up is over, and lasts the
-// measured duration_s, timed from rot13-load's start; its own start-up (a few ms) is the
-// error. Without those figures: the last duration_s before rot13-load exited.
-void window_figures(const load_phase& phase, const json& summary, const load_point& l, json& server_info) {
-    double end = phase.wall_s, start = end - l.duration_s;
-    if (summary.is_object() && summary.contains("ramp_up_s") && summary.contains("duration_s")) {
-        start = summary["ramp_up_s"].get<double>() + l.warmup_s;
-        end = std::min(phase.wall_s, start + summary["duration_s"].get<double>());
+// Step 5, the server's memory and CPU during the measured window, in seconds since the load
+// started. One generator: the window starts once the connections are up (rot13-load's
+// ramp_up_s) and the warm-up is over, and lasts the measured duration_s; its own start-up
+// (a few ms) is the error. Several: the merge's common window, placed by the wall clock.
+// Without those figures: the last duration_s before the load ended.
+struct measured_window {
+    double start = 0, end = 0;
+    double requests = 0;  // the lines the load generators counted in it
+};
+
+measured_window window_of(const load_phase& phase, const json& record, const load_point& l) {
+    measured_window w{phase.wall_s - l.duration_s, phase.wall_s, 0};
+    const json& summary = record["summary"];
+    if (!summary.is_object()) return w;
+    w.requests = summary.value("requests", 0.0);
+    const json& merge = record.value("merge", json(nullptr));
+    if (merge.is_object() && merge["common_window_start_epoch_s"].is_number()) {
+        w.start = merge["common_window_start_epoch_s"].get<double>() - phase.started_epoch_s;
+        w.end = std::min(phase.wall_s, w.start + merge.value("common_window_s", 0.0));
+        w.requests = merge.value("common_window_requests", 0.0);
+    } else if (summary.contains("ramp_up_s") && summary.contains("duration_s")) {
+        w.start = summary["ramp_up_s"].get<double>() + l.warmup_s;
+        w.end = std::min(phase.wall_s, w.start + summary["duration_s"].get<double>());
     }
+    return w;
+}
+
+void window_figures(const load_phase& phase, const measured_window& w, const load_point& l, json& server_info) {
     std::vector<long> rss;
     for (const auto& p : phase.points)
-        if (p.t >= start - 0.01 && p.t <= end + 0.01) rss.push_back(p.sample.rss_kb);
+        if (p.t >= w.start - 0.01 && p.t <= w.end + 0.01) rss.push_back(p.sample.rss_kb);
     if (!rss.empty()) {
         std::nth_element(rss.begin(), rss.begin() + static_cast<std::ptrdiff_t>(rss.size() / 2), rss.end());
         long median = rss[rss.size() / 2];
         server_info["rss_kb"] = median;
         server_info["rss_per_conn_kb"] =
             static_cast<double>(median - server_info["rss_idle_kb"].get<long>()) /
-            static_cast<double>(l.connections + l.idle);
+            static_cast<double>((l.connections + l.idle) * std::max<std::size_t>(1, l.generators.size()));
     }
-    auto cpu_start = cpu_at(phase.points, start), cpu_end = cpu_at(phase.points, end);
+    auto cpu_start = cpu_at(phase.points, w.start), cpu_end = cpu_at(phase.points, w.end);
     if (cpu_start && cpu_end) {
         double total = cpu_end->total_s - cpu_start->total_s;
         server_info["cpu_measured_s"] = total;
         server_info["cpu_measured_user_s"] = cpu_end->user_s - cpu_start->user_s;
         server_info["cpu_measured_sys_s"] = cpu_end->sys_s - cpu_start->sys_s;
-        double requests = summary.is_object() ? summary.value("requests", 0.0) : 0.0;
-        if (requests > 0) server_info["cpu_us_per_line"] = total / requests * 1e6;
+        if (w.requests > 0) server_info["cpu_us_per_line"] = total / w.requests * 1e6;
     }
+}
+
+// Step 3's processes: one rot13-load the usual way, or, for several generators, one per
+// generator, each through its host's prefix with the common --start-at and its label.
+// Returns the lead to that start (0 for one).
+struct load_start {
+    std::vector<load_process> loads;
+    std::vector<generator_plan> plans;       // several generators: one per process
+    std::vector<std::string> unreachable;    // per plan: why it was not started ("": it was)
+    std::vector<std::vector<std::string>> commands;
+    std::vector<fs::path> logs;
+    double lead_s = 0;
+};
+
+load_start start_load(const run_config& run, const run_options& opts, std::uint16_t port, const fs::path& logs,
+                      const std::string& name, std::vector<std::string>& notes) {
+    load_start s;
+    auto start_one = [&](const load_target& target, const std::vector<int>& cpus, const fs::path& json_file,
+                         const fs::path& log, const std::string& who) {
+        s.commands.push_back(load_command(run, opts, port, json_file, target));
+        const bool remote = target.host.has_value();
+        // A remote generator is pinned on its host (taskset), not here.
+        load_process p{std::make_unique<child_process>(spawn_options{s.commands.back(), remote ? std::vector<int>{} : cpus,
+                                                                     remote, true, log}),
+                       json_file, remote};
+        if (!p.child->pin_error().empty()) notes.push_back(who + " not pinned: " + p.child->pin_error());
+        s.loads.push_back(std::move(p));
+    };
+    if (run.load.generators.empty()) {
+        s.logs.push_back(logs / (name + ".load.log"));
+        start_one({opts.hosts.load, std::nullopt, ""}, opts.pins.load_cpus, logs / (name + ".load.json"),
+                  s.logs.back(), "load generator");
+        return s;
+    }
+    s.plans = plan_generators(run.load, opts.pins.load_cpus);
+    for (std::size_t i = 0; i < s.plans.size(); ++i) s.logs.push_back(logs / (name + ".load" + std::to_string(i + 1) + ".log"));
+    for (const auto& log : s.logs) fs::remove(log);
+    reach_result reach = reach_hosts(s.plans, s.logs, 10s);
+    s.unreachable = reach.unreachable;
+    s.lead_s = start_lead_s(reach.slowest_s, run.load);
+    const double start_at = epoch_now_s() + s.lead_s;
+    for (std::size_t i = 0; i < s.plans.size(); ++i) {
+        const fs::path json_file = logs / (name + ".load" + std::to_string(i + 1) + ".json");
+        fs::remove(json_file);
+        if (!s.unreachable[i].empty()) {
+            s.commands.push_back(load_command(run, opts, port, json_file, {s.plans[i].host, start_at, s.plans[i].label}));
+            s.loads.push_back({nullptr, json_file, false});
+            continue;
+        }
+        start_one({s.plans[i].host, start_at, s.plans[i].label}, s.plans[i].cpus, json_file, s.logs[i],
+                  "generator " + s.plans[i].label);
+    }
+    return s;
+}
+
+// Step 5 for the load: rot13-load's results go into the run as they are; several
+// generators' are merged (harness/generators.hpp).
+void take_load(load_start& started, json& record, std::vector<std::string>& failures) {
+    if (started.plans.empty()) {
+        load_process& load = started.loads.front();
+        load_results r = read_load_results(load.json_file, started.logs.front(), *load.child->exited());
+        for (const char* key : {"summary", "histograms", "timeseries", "loadgen"})
+            record[key] = r.result.is_object() && r.result.contains(key) ? r.result[key] : json(nullptr);
+        if (!r.failure.empty()) failures.push_back(r.failure);
+        return;
+    }
+    std::vector<generator_result> results;
+    for (std::size_t i = 0; i < started.plans.size(); ++i) {
+        generator_result g{started.plans[i].label, started.commands[i], std::nullopt, nullptr, ""};
+        if (!started.unreachable[i].empty()) g.failure = with_log_line(started.unreachable[i], started.logs[i]);
+        if (const auto& child = started.loads[i].child) {
+            g.exit = child->exited();
+            load_results r = read_load_results(started.loads[i].json_file, started.logs[i], *g.exit);
+            g.result = std::move(r.result);
+            g.failure = r.failure;
+        }
+        results.push_back(std::move(g));
+    }
+    record_generators(results, record, failures);
 }
 
 }  // namespace
@@ -396,9 +535,7 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
     const fs::path logs = opts.out_dir / "logs";
     fs::create_directories(logs);
     const fs::path server_log = logs / (name + ".server.log");
-    const fs::path load_log = logs / (name + ".load.log");
-    const fs::path load_json = logs / (name + ".load.json");
-    for (const auto& f : {server_log, load_log, load_json}) fs::remove(f);
+    for (const char* suffix : {".server.log", ".load.log", ".load.json"}) fs::remove(logs / (name + suffix));
 
     // 1. A fresh server, pinned, in its own process group; wait until it is ready.
     const bool custom = !run.server.command.empty();
@@ -435,18 +572,15 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
 
     // 3. The load, while the server's process group is sampled.
     std::optional<load_phase> phase;
+    load_start load;
     if (failures.empty()) {
         // The idle size, once a forking server's probe child has had a moment to exit.
         if (!pause_for(50ms)) return std::nullopt;
         server_info["rss_idle_kb"] = server.sample().rss_kb;
-        std::vector<std::string> load_argv = load_command(run, opts, *ready.port, load_json);
-        record["commands"]["load"] = load_argv;
-        const bool load_remote = opts.hosts.load.has_value();
-        // A remote generator is pinned on its host (taskset), not here.
-        child_process load(spawn_options{load_argv, load_remote ? std::vector<int>{} : opts.pins.load_cpus,
-                                         load_remote, true, load_log});
-        if (!load.pin_error().empty()) notes.push_back("load generator not pinned: " + load.pin_error());
-        phase = drive_load(server, load, run.load, server_log, load_json, load_remote);
+        load = start_load(run, opts, *ready.port, logs, name, notes);
+        // Several generators: each one's command is in its own record ("generators").
+        record["commands"]["load"] = run.load.generators.empty() ? json(load.commands.front()) : json(nullptr);
+        phase = drive_load(server, load.loads, run.load, load.lead_s, server_log);
         if (!phase) return std::nullopt;
         server_info["processes_max"] = phase->processes_max;
         record["machine"] = phase->machine;
@@ -483,9 +617,9 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
                            " s of the stop request (killed)");
     else if (!exit.exited_zero() && !(custom && exit.signaled(SIGTERM)))
         failures.push_back("server exited with " + exit_text + " when stopped");
-    if (phase && phase->exit) {
-        take_load_results(load_json, load_log, *phase->exit, record, failures);
-        window_figures(*phase, record["summary"], run.load, server_info);
+    if (phase) {
+        take_load(load, record, failures);
+        window_figures(*phase, window_of(*phase, record, run.load), run.load, server_info);
         // When the load failed on a live server, what the server said is often why
         // ("connection cap: select() cannot watch fd >= FD_SETSIZE").
         std::string said = last_line(server_log);

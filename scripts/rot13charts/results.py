@@ -28,8 +28,9 @@ BACKEND_ORDER = ["select", "poll", "epoll", "kqueue", "devpoll", "evport", "win3
 
 # The load parameters that tell two configurations apart (scripts/compare matches on these
 # and the server). "arrivals" only differs between open-loop and knee runs, "p99_ms" (the
-# latency target) between knee runs.
-LOAD_KEYS = ("mode", "connections", "idle", "depth", "rate", "size", "arrivals", "p99_ms")
+# latency target) between knee runs, "generators" (how many load generators were merged
+# into the run: config.generators, None for one) between runs of one and of several.
+LOAD_KEYS = ("mode", "connections", "idle", "depth", "rate", "size", "arrivals", "p99_ms", "generators")
 
 # The parameters a family can sweep, per mode, in the order the report shows them. A knee
 # search (mode "knee") chooses its own rates: it is no family's point (knee.py draws it).
@@ -116,6 +117,9 @@ class LoadPoint:
     size: object = None
     arrivals: object = None
     p99_ms: object = None  # a knee search's latency target
+    # Several load generators merged into the run (config.generators); None: one. Their
+    # connections, idle and rate are the sums, what the server saw.
+    generators: object = None
 
     def get(self, name):
         return getattr(self, name)
@@ -128,7 +132,7 @@ class LoadPoint:
             return (v is not None, v if v is not None else 0)
         return (MODES.index(self.mode) if self.mode in MODES else len(MODES), number(self.connections),
                 number(self.idle), number(self.depth), number(self.rate), number(self.size), self.arrivals or "",
-                number(self.p99_ms))
+                number(self.p99_ms), number(self.generators))
 
     def describe(self, omit=()):
         """"closed loop, 100 connections, 1,000 idle, 1 KiB lines"; defaults are left out."""
@@ -155,11 +159,14 @@ class LoadPoint:
             parts.append(f"{format_count(self.idle)} idle")
         if self.size not in (None, DEFAULT_SIZE) and "size" not in omit:
             parts.append(f"{format_size(self.size)} lines")
+        if self.generators is not None and "generators" not in omit:
+            parts.append(f"from {self.generators} generator{'s' * (self.generators != 1)}")
         return ", ".join(parts)
 
     def slug(self, omit=()):
         """A short file-name part: "closed-c100-d1-s16"."""
-        letters = {"connections": "c", "idle": "idle", "depth": "d", "rate": "r", "size": "s", "p99_ms": "p99ms"}
+        letters = {"connections": "c", "idle": "idle", "depth": "d", "rate": "r", "size": "s", "p99_ms": "p99ms",
+                   "generators": "g"}
         parts = [self.mode]
         for name, letter in letters.items():
             value = self.get(name)
@@ -383,7 +390,8 @@ def _parse_run(raw, where):
                      depth=_optional(config, "depth", cw, (int,), "an integer"),
                      rate=_optional(config, "rate", cw, (int, float), "a number"),
                      size=_optional(config, "size", cw, (int,), "an integer"),
-                     arrivals=_optional(config, "arrivals", cw, (str,), "a string"))
+                     arrivals=_optional(config, "arrivals", cw, (str,), "a string"),
+                     generators=_optional(config, "generators", cw, (int,), "an integer"))
     if mode == "closed":
         load = dataclasses.replace(load, rate=None, arrivals=None)
     elif mode == "knee":
