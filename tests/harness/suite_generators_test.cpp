@@ -1,6 +1,7 @@
 // The suite key loads[].generators and rot13-bench run --generators: how a suite names
-// several load generators, and the errors a mistake in it gives. parse_suite runs in this
-// process; one test runs rot13-bench for the command-line option.
+// several load generators, and the errors a mistake in it gives (parse_suite, in this
+// process); then rot13-bench itself: the option, and a run of two generators here plus one
+// whose host does not exist (tests/multihost runs them on other hosts).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -9,6 +10,7 @@
 
 #include "bench_process.hpp"
 #include "harness/suite.hpp"
+#include "json_schema.hpp"
 
 namespace fs = std::filesystem;
 using harness::json;
@@ -28,14 +30,18 @@ harness::variant_table variants() {
 }
 
 json suite_with(json load) {
-    return {{"name", "g"}, {"servers", json::array({{{"variant", "select"}}})}, {"loads", json::array({std::move(load)})}};
+    return {{"name", "g"},
+            {"servers", json::array({{{"variant", "select"}}})},
+            {"loads", json::array({std::move(load)})}};
 }
 
 json closed_load(json generators) {
     return {{"mode", "closed"}, {"connections", 4}, {"generators", std::move(generators)}};
 }
 
-harness::suite parse(const json& j) { return harness::parse_suite(j, variants()); }
+harness::suite parse(const json& j) {
+    return harness::parse_suite(j, variants());
+}
 
 // The message of the suite_error parse throws, or "" when it does not.
 std::string error_of(const json& j) {
@@ -47,7 +53,8 @@ std::string error_of(const json& j) {
     return "";
 }
 
-const json ssh_host = {{"command", {"ssh", "-o", "BatchMode=yes", "bench@h2"}}, {"program", "/opt/rot13-load"}};
+const json ssh_host = {{"command", {"ssh", "-o", "BatchMode=yes", "bench@h2"}},
+                       {"program", "/opt/rot13-load"}};
 
 }  // namespace
 
@@ -108,17 +115,21 @@ TEST(SuiteGenerators, TheOptionGivesGeneratorsToLoadsThatNameNoneButNotToKneeSea
 }
 
 TEST(SuiteGenerators, ZeroOrTooManyGeneratorsAreRefusedWithTheRange) {
-    EXPECT_EQ(error_of(suite_with(closed_load(0))), "loads[0].generators: expected 1 to 64 generators, got 0");
-    EXPECT_EQ(error_of(suite_with(closed_load(65))), "loads[0].generators: expected 1 to 64 generators, got 65");
+    EXPECT_EQ(error_of(suite_with(closed_load(0))),
+              "loads[0].generators: expected 1 to 64 generators, got 0");
+    EXPECT_EQ(error_of(suite_with(closed_load(65))),
+              "loads[0].generators: expected 1 to 64 generators, got 65");
 }
 
 TEST(SuiteGenerators, AValueThatIsNeitherANumberNorAListIsRefused) {
-    EXPECT_EQ(error_of(suite_with(closed_load("two"))),
-              "loads[0].generators: expected a number of generators or a list of hosts ([{\"command\": [...]}, "
-              "{}]), got \"two\"");
-    EXPECT_EQ(error_of(suite_with(closed_load(2.5))),
-              "loads[0].generators: expected a number of generators or a list of hosts ([{\"command\": [...]}, "
-              "{}]), got 2.5");
+    EXPECT_EQ(
+        error_of(suite_with(closed_load("two"))),
+        "loads[0].generators: expected a number of generators or a list of hosts ([{\"command\": [...]}, "
+        "{}]), got \"two\"");
+    EXPECT_EQ(
+        error_of(suite_with(closed_load(2.5))),
+        "loads[0].generators: expected a number of generators or a list of hosts ([{\"command\": [...]}, "
+        "{}]), got 2.5");
 }
 
 TEST(SuiteGenerators, AnEmptyListIsRefused) {
@@ -127,8 +138,9 @@ TEST(SuiteGenerators, AnEmptyListIsRefused) {
 
 TEST(SuiteGenerators, AnUnknownKeyOfAGeneratorIsNamedWithItsIndex) {
     json list = json::array({json::object(), {{"comand", {"ssh", "h2"}}}});
-    EXPECT_EQ(error_of(suite_with(closed_load(list))),
-              "loads[0].generators[1]: unknown key \"comand\" (expected one of: label, command, program, cpus)");
+    EXPECT_EQ(
+        error_of(suite_with(closed_load(list))),
+        "loads[0].generators[1]: unknown key \"comand\" (expected one of: label, command, program, cpus)");
 }
 
 TEST(SuiteGenerators, AGeneratorThatIsNotAnObjectIsRefused) {
@@ -164,19 +176,81 @@ TEST(SuiteGenerators, AKneeSearchCannotHaveGenerators) {
     EXPECT_EQ(e.rfind("loads[0].generators: a knee search runs one generator", 0), 0u) << e;
 }
 
-TEST(SuiteGenerators, TheCommandLineOptionNamesItsRangeAndShowsInTheRunIds) {
+fs::path temporary_directory() {
     std::string pattern = (fs::temp_directory_path() / "rot13-generators-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    const fs::path dir = pattern;
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    return pattern;
+}
+
+TEST(SuiteGenerators, TheCommandLineOptionNamesItsRangeAndShowsInTheRunIds) {
+    const fs::path dir = temporary_directory();
     const fs::path file = dir / "suite.json";
     std::ofstream(file) << suite_with({{"mode", "closed"}, {"connections", 4}}).dump();
-    auto bad = rot13::test::run_bench(ROT13_BENCH_BINARY, {"run", file.string(), "--generators", "0"}, dir, 30s);
+    auto bad =
+        rot13::test::run_bench(ROT13_BENCH_BINARY, {"run", file.string(), "--generators", "0"}, dir, 30s);
     EXPECT_EQ(bad.status, 2);
-    EXPECT_NE(bad.err.find("--generators expects a number of generators from 1 to 64, got '0'"), std::string::npos)
+    EXPECT_NE(bad.err.find("--generators expects a number of generators from 1 to 64, got '0'"),
+              std::string::npos)
         << bad.err;
-    auto dry = rot13::test::run_bench(ROT13_BENCH_BINARY, {"run", file.string(), "--generators", "2", "--dry-run"},
-                                      dir, 30s);
+    auto dry = rot13::test::run_bench(ROT13_BENCH_BINARY,
+                                      {"run", file.string(), "--generators", "2", "--dry-run"}, dir, 30s);
     EXPECT_EQ(dry.status, 0) << dry.err;
     EXPECT_NE(dry.out.find("select/closed-c4-d1-idle0-s16-g2/rep1"), std::string::npos) << dry.out;
     fs::remove_all(dir);
+}
+
+TEST(SuiteGenerators, ARunMergesItsGeneratorsAndALostOneFailsItNamingItWithTheOthersKept) {
+    if (!ROT13_LOAD_AVAILABLE) GTEST_SKIP() << "rot13-load is not built here";
+    const fs::path dir = temporary_directory();
+    json suite = suite_with(closed_load(json::array(
+        {{{"label", "a"}}, {{"label", "b"}}, {{"label", "lost"}, {"command", {"/nonexistent/prefix"}}}})));
+    suite["loads"].push_back(closed_load(2));
+    suite["loads"][1]["connections"] = 3;
+    suite["duration_s"] = 0.5;
+    suite["warmup_s"] = 0.1;
+    std::ofstream(dir / "suite.json") << suite.dump();
+    auto r = rot13::test::run_bench(ROT13_BENCH_BINARY,
+                                    {"run", (dir / "suite.json").string(), "--out", (dir / "out").string()},
+                                    dir, 120s);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::ifstream in(dir / "out" / "results.json");
+    const nlohmann::json doc = nlohmann::json::parse(in);
+    std::ifstream schema_in(ROT13_SCHEMA_FILE);
+    auto errors = rot13::test::validate_schema(nlohmann::json::parse(schema_in), doc);
+    EXPECT_TRUE(errors.empty()) << (errors.empty() ? "" : errors.front());
+    ASSERT_EQ(doc["runs"].size(), 2u);
+    for (const auto& run : doc["runs"]) {
+        const bool with_lost = run["generators"].size() == 3;
+        const auto& parts = run["generators"];
+        std::int64_t sum = 0;
+        for (const auto& g : parts)
+            if (g["summary"].is_object()) sum += g["summary"]["requests"].get<std::int64_t>();
+        ASSERT_TRUE(run["summary"].is_object()) << run["reason"];
+        EXPECT_EQ(run["summary"]["requests"].get<std::int64_t>(), sum)
+            << "merged requests are the sum of the parts";
+        EXPECT_TRUE(run["merge"]["start_spread_ms"].is_number());
+        EXPECT_TRUE(run["commands"]["load"].is_null());
+        if (!with_lost) {
+            EXPECT_EQ(run["status"], "ok") << run["reason"];
+            EXPECT_EQ(run["config"]["generators"], 2);
+            EXPECT_EQ(run["config"]["connections"], 6) << "the server saw both generators' connections";
+            EXPECT_GT(run["server"]["cpu_us_per_line"].get<double>(), 0);
+            continue;
+        }
+        EXPECT_EQ(run["status"], "failed");
+        const std::string reason = run["reason"];
+        EXPECT_EQ(
+            reason.rfind("generator lost: its host is unreachable: `/nonexistent/prefix true` ended with", 0),
+            0u)
+            << reason;
+        EXPECT_EQ(parts[0]["status"], "ok");
+        EXPECT_EQ(parts[1]["status"], "ok");
+        EXPECT_EQ(parts[2]["status"], "failed");
+        EXPECT_TRUE(parts[2]["summary"].is_null());
+        EXPECT_TRUE(parts[2]["exit"].is_null()) << "it was never started";
+        EXPECT_NE(parts[1]["command"].dump().find("\"--label\",\"b\""), std::string::npos)
+            << parts[1]["command"];
+        EXPECT_NE(parts[1]["command"].dump().find("\"--start-at\""), std::string::npos);
+    }
+    if (!HasFailure()) fs::remove_all(dir);
 }
