@@ -143,6 +143,18 @@ CONFIG
     done
 }
 
+# The start of a test across the namespaces through the sshd: skips without what it needs,
+# then makes WORK (a new directory /tmp/$1.XXXXXX), the namespaces and the sshd, all
+# removed at exit.
+netns_setup_with_sshd() {
+    netns_require
+    [ -x /usr/sbin/sshd ] || skip "openssh-server is not installed (Debian: apt-get install openssh-server)"
+    WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+    netns_create
+    trap 'netns_cleanup; rm -rf "$WORK"' EXIT
+    sshd_start "$WORK"
+}
+
 # Starts "$@" in the background with stdout to $SERVER_OUT and waits for its readiness
 # line; sets SERVER_PORT.
 server_start() {
