@@ -91,8 +91,7 @@ void worker::on_clock() {
             t_drain_deadline_ = now + std::min(plan_.timeout_ns, 2 * one_second_ns);
             for (due& d : schedule_) d.c->scheduled = false;
             schedule_.clear();
-            schedule_armed_for_ = INT64_MAX;
-            schedule_timer_.cancel();
+            cancel_schedule_timers();
             maybe_finish_drain();
             if (phase_ == phase::finished) return;
         }
@@ -171,8 +170,8 @@ void worker::finish() {
     }
     schedule_.clear();
     reconnects_.clear();
-    for (timer_type* t : {&schedule_timer_, &clock_timer_, &tick_timer_, &connect_timer_, &reconnect_timer_})
-        t->cancel();
+    cancel_schedule_timers();
+    for (timer_type* t : {&clock_timer_, &tick_timer_, &connect_timer_, &reconnect_timer_}) t->cancel();
     guard_.reset();  // run() returns once the cancelled handlers have run
     ramp_done_.store(true, std::memory_order_release);
 }

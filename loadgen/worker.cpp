@@ -61,7 +61,7 @@ worker::worker(const plan& p, int threads, std::vector<std::uint32_t> active_ids
     : plan_(p),
       ctx_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
       guard_(asio::make_work_guard(ctx_)),
-      schedule_timer_(ctx_.get_executor()),
+      schedule_timers_{timer_type(ctx_.get_executor()), timer_type(ctx_.get_executor())},
       clock_timer_(ctx_.get_executor()),
       tick_timer_(ctx_.get_executor()),
       connect_timer_(ctx_.get_executor()),
@@ -177,6 +177,7 @@ void worker::on_connected(connection& c, const error_code& ec) {
     c.st = connection::state::open;
     error_code ignored;
     c.socket.set_option(tcp::no_delay(true), ignored);  // lines are small: never wait for Nagle
+    c.socket.non_blocking(true, ignored);               // write_queued() sends without blocking
     if (c.first_connect) {
         c.first_connect = false;
         resolve_ramp_one();
@@ -237,6 +238,7 @@ void worker::begin_traffic(connection& c) {
             for (int i = 0; i < plan_.depth; ++i) queue_line(c, now);
     } else {
         run_schedule(c, now);
+        arm_schedule_timer();
     }
     write_queued(c);
 }
@@ -248,27 +250,49 @@ void worker::queue_line(connection& c, std::int64_t intended) {
     ++in_flight_;
 }
 
-// Sends the queued lines that follow each other on the payload tape in one write. The
-// actual send time of each is the moment the write starts.
+// Sends the queued lines that follow each other on the payload tape in one write; lines
+// that fell behind their schedule go out together, each keeping its own intended time
+// (the ring), so coordinated omission stays corrected. The actual send time of each is
+// the moment the write starts. The write is tried at once, without blocking: a line is
+// small and the socket's buffer nearly always has room, so the line is sent by this one
+// send() and no completion handler has to pass through Asio's queue (each such pass costs
+// the worker another epoll_wait). Only what does not fit waits for the socket, as an
+// asynchronous write.
 void worker::write_queued(connection& c) {
-    if (c.writing || c.written == c.queued || c.st != connection::state::open) return;
     const payload& pl = *plan_.lines;
-    std::size_t first = (c.first_line + c.written) % pl.lines();
-    std::uint64_t n = std::min<std::uint64_t>(c.queued - c.written, pl.lines() - first);
-    n = std::min<std::uint64_t>(n, std::max<std::size_t>(1, max_write_bytes / pl.line_stride()));
-    std::int64_t now = now_ns();
-    for (std::uint64_t k = c.written; k < c.written + n; ++k) c.slot(k).actual = now;
-    c.written += n;
+    while (!c.writing && c.written < c.queued && c.st == connection::state::open) {
+        std::size_t first = (c.first_line + c.written) % pl.lines();
+        std::uint64_t n = std::min<std::uint64_t>(c.queued - c.written, pl.lines() - first);
+        n = std::min<std::uint64_t>(n, std::max<std::size_t>(1, max_write_bytes / pl.line_stride()));
+        std::int64_t now = now_ns();
+        for (std::uint64_t k = c.written; k < c.written + n; ++k) c.slot(k).actual = now;
+        c.written += n;
+        const char* data = pl.line(first);
+        const std::size_t bytes = n * pl.line_stride();
+        error_code ec;
+        std::size_t sent = c.socket.write_some(asio::buffer(data, bytes), ec);
+        if (ec == asio::error::would_block) {
+            sent = 0;
+        } else if (ec) {
+            fail_io(c, ec);
+            return;
+        }
+        if (measuring_) result_.bytes_sent += sent;
+        if (sent < bytes) write_rest(c, data + sent, bytes - sent);
+    }
+}
+
+void worker::write_rest(connection& c, const char* data, std::size_t bytes) {
     c.writing = true;
-    asio::async_write(c.socket, asio::buffer(pl.line(first), n * pl.line_stride()),
-                      [this, cp = &c, gen = c.generation](const error_code& ec, std::size_t bytes) {
+    asio::async_write(c.socket, asio::buffer(data, bytes),
+                      [this, cp = &c, gen = c.generation](const error_code& ec, std::size_t sent) {
                           if (gen != cp->generation) return;
                           cp->writing = false;
                           if (ec) {
                               fail_io(*cp, ec);
                               return;
                           }
-                          if (measuring_) result_.bytes_sent += bytes;
+                          if (measuring_) result_.bytes_sent += sent;
                           write_queued(*cp);
                       });
 }
@@ -300,7 +324,6 @@ void worker::on_read(connection& c, std::size_t n) {
     });
     if (!schedule_.empty() && schedule_.front().when <= now + schedule_slack_ns) {
         run_due(now_ns());
-        arm_schedule_timer();
     }
     if (phase_ == phase::draining) maybe_finish_drain();
 }
@@ -344,6 +367,7 @@ void worker::complete_line(connection& c, std::int64_t now) {
     } else if (c.blocked) {
         c.blocked = false;
         run_schedule(c, now);
+        arm_schedule_timer();
     }
 }
 // ---- 5. Errors ---------------------------------------------------------------------------

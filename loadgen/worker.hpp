@@ -103,6 +103,7 @@ private:
     void begin_traffic(connection& c);
     void queue_line(connection& c, std::int64_t intended);
     void write_queued(connection& c);
+    void write_rest(connection& c, const char* data, std::size_t bytes);
     void start_read(connection& c);
     void on_read(connection& c, std::size_t n);
     bool verify_and_complete(connection& c, const char* data, std::size_t n, std::int64_t now);
@@ -112,7 +113,9 @@ private:
     void run_schedule(connection& c, std::int64_t now);
     void advance_schedule(connection& c);
     void arm_schedule_timer();
-    void on_schedule_timer();
+    void arm_one_schedule_timer(int i, std::int64_t when);
+    void on_schedule_timer(int i);
+    void cancel_schedule_timers();
     void run_due(std::int64_t now);
     // Errors (step 5).
     enum class failure { connect, refused, reset, closed, timeout, mismatch, short_reply, other };
@@ -142,7 +145,10 @@ private:
     std::list<connection> connections_;
     std::vector<connection*> ramp_order_;  // idle and active, in the order they connect
 
-    timer_type schedule_timer_;
+    // Two schedule timers, one set for the earliest due line and one set ahead for the next
+    // (schedule.cpp says why two).
+    timer_type schedule_timers_[2];
+    std::int64_t schedule_armed_for_[2] = {INT64_MAX, INT64_MAX};
     timer_type clock_timer_;
     timer_type tick_timer_;
     timer_type connect_timer_;
@@ -154,8 +160,7 @@ private:
         connection* c;
         bool operator>(const due& o) const noexcept { return when > o.when; }
     };
-    std::vector<due> schedule_;  // min-heap on when (open loop)
-    std::int64_t schedule_armed_for_ = INT64_MAX;
+    std::vector<due> schedule_;    // min-heap on when (open loop)
     std::vector<due> reconnects_;  // min-heap on when
     std::int64_t reconnect_armed_for_ = INT64_MAX;
 

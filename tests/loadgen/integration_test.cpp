@@ -217,6 +217,31 @@ TEST(Integration, AStallShowsInTheCorrectedP99) {
     EXPECT_GE(corrected_p99(r.results), 50'000'000) << r.run.out;
 }
 
+TEST(Integration, LinesHeldBackByTheDepthCapKeepTheirOwnIntendedTimes) {
+    // 300 ms without service every second, 1,000 lines/s on one connection, at most 2 in
+    // flight: 2 lines of each stall are sent on time and wait; the ~300 due after them are
+    // held back, then leave together as replies free slots (several per write). Each must
+    // be timed from its own intended time: the send lags spread from ~300 ms down to ~0
+    // (p90 ~200 ms, p99 ~290 ms over a second of lines), the corrected p99 shows the stall,
+    // and the uncorrected p99 does not, since only the few lines sent on time waited after
+    // their send. A late line timed from its write would show no lag at all, and lines
+    // sharing one time would stack up at the largest lag.
+    server s(ROT13_FAULT_BINARY, {"--stall-ms", "300", "--stall-every-ms", "1000"});
+    auto r = run_with_json({"--port", port_of(s), "-c", "1", "--rate", "1000", "--depth", "2", "--duration",
+                            "2", "--warmup", "0"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    const json& sum = r.results.at("summary");
+    const json& lag = r.results.at("loadgen").at("send_lag_ns");
+    EXPECT_NEAR(sum.at("requests").get<double>(), 2000, 200);  // none dropped or merged
+    EXPECT_EQ(lag.at("count"), sum.at("requests"));
+    EXPECT_GE(lag.at("p99").get<std::int64_t>(), 150'000'000) << r.run.out;
+    EXPECT_GE(lag.at("p90").get<std::int64_t>(), 50'000'000) << r.run.out;
+    EXPECT_LT(lag.at("p90").get<std::int64_t>(), lag.at("p99").get<std::int64_t>() * 9 / 10) << r.run.out;
+    EXPECT_LT(lag.at("p50").get<std::int64_t>(), 20'000'000) << r.run.out;
+    EXPECT_GE(corrected_p99(r.results), 150'000'000) << r.run.out;
+    EXPECT_LT(sum.at("latency_ns").at("uncorrected").at("p99").get<std::int64_t>(), 50'000'000) << r.run.out;
+}
+
 TEST(Integration, ACleanRunHasNoSuchP99) {
     server s(ROT13_FAULT_BINARY);  // the same server without faults
     auto r = run_with_json(
