@@ -317,11 +317,18 @@ void worker::on_read(connection& c, std::size_t n) {
     write_queued(c);
     // Asio tries a read at once when one is started (a "speculative" recv()). Started right
     // after the send above, it finds nothing and costs a system call that returns EAGAIN.
-    // Posted behind the handlers already queued, it usually runs after the server has
-    // answered, and the one recv() then returns the reply.
-    asio::post(ctx_, [this, cp = &c, gen = c.generation] {
-        if (gen == cp->generation && cp->st == connection::state::open) start_read(*cp);
-    });
+    // With lines in flight (the closed loop, a busy open loop) the read is posted behind
+    // the handlers already queued: it usually runs after the server has answered, and the
+    // one recv() then returns the reply. With none in flight (an open loop between lines)
+    // no reply can be there however long the read waits, and posting it would only cost
+    // the worker one more pass through Asio's queue, and one more epoll_wait.
+    if (c.done < c.written) {
+        asio::post(ctx_, [this, cp = &c, gen = c.generation] {
+            if (gen == cp->generation && cp->st == connection::state::open) start_read(*cp);
+        });
+    } else {
+        start_read(c);
+    }
     if (!schedule_.empty() && schedule_.front().when <= now + schedule_slack_ns) {
         run_due(now_ns());
     }
