@@ -143,8 +143,7 @@ cli parse_cli(int argc, char** argv) {
             } catch (const std::exception&) {
                 throw rot13::usage_error("--precision expects a percentage between 0 and 100, got '" + v + "'");
             }
-        }
-        else if (a == "--generators") {
+        } else if (a == "--generators") {
             std::string v = value();
             try {
                 std::size_t used = 0;
@@ -152,10 +151,10 @@ cli parse_cli(int argc, char** argv) {
                 if (used != v.size() || n < 1 || n > 64) throw std::invalid_argument(v);
                 c.generators = n;
             } catch (const std::exception&) {
-                throw rot13::usage_error("--generators expects a number of generators from 1 to 64, got '" + v + "'");
+                throw rot13::usage_error("--generators expects a number of generators from 1 to 64, got '" +
+                                         v + "'");
             }
-        }
-        else if (a == "--seed") {
+        } else if (a == "--seed") {
             std::string v = value();
             try {
                 std::size_t used = 0;
@@ -343,8 +342,9 @@ int run_suite(const cli& c, const variant_table& variants) {
         const json recorded_generators = recorded.value("generators", json(nullptr));
         if (recorded_generators != (c.generators ? json(*c.generators) : json(nullptr)))
             throw rot13::usage_error("--generators cannot change when resuming (the suite ran with " +
-                                     (recorded_generators.is_null() ? std::string("none")
-                                                                    : "--generators " + recorded_generators.dump()) +
+                                     (recorded_generators.is_null()
+                                          ? std::string("none")
+                                          : "--generators " + recorded_generators.dump()) +
                                      ")");
         seed = recorded_seed;
         done = results.recorded_ids();

@@ -152,19 +152,19 @@ json run_config_json(const run_config& run) {
     // Several generators each run the load as written: the server sees their sum.
     const int n = std::max<int>(1, static_cast<int>(l.generators.size()));
     json config = {{"server", run.server.label},
-            {"variant", run.server.variant.empty() ? json(nullptr) : json(run.server.variant)},
-            {"backend", run.server.backend ? json(*run.server.backend) : json(nullptr)},
-            {"note", run.server.note.empty() ? json(nullptr) : json(run.server.note)},
-            {"repetition", run.repetition},
-            {"mode", l.mode},
-            {"connections", l.connections * n},
-            {"idle", l.idle * n},
-            {"depth", l.depth ? json(*l.depth) : json(nullptr)},
-            {"rate", l.rate ? json(*l.rate * n) : json(nullptr)},
-            {"arrivals", l.rate || l.knee ? json(l.arrivals) : json(nullptr)},
-            {"size", l.size},
-            {"duration_s", l.duration_s},
-            {"warmup_s", l.warmup_s}};
+                   {"variant", run.server.variant.empty() ? json(nullptr) : json(run.server.variant)},
+                   {"backend", run.server.backend ? json(*run.server.backend) : json(nullptr)},
+                   {"note", run.server.note.empty() ? json(nullptr) : json(run.server.note)},
+                   {"repetition", run.repetition},
+                   {"mode", l.mode},
+                   {"connections", l.connections * n},
+                   {"idle", l.idle * n},
+                   {"depth", l.depth ? json(*l.depth) : json(nullptr)},
+                   {"rate", l.rate ? json(*l.rate * n) : json(nullptr)},
+                   {"arrivals", l.rate || l.knee ? json(l.arrivals) : json(nullptr)},
+                   {"size", l.size},
+                   {"duration_s", l.duration_s},
+                   {"warmup_s", l.warmup_s}};
     if (!l.generators.empty()) config["generators"] = n;
     return config;
 }
@@ -208,8 +208,8 @@ struct load_phase {
 // server dies or the run overstays (lead_s: how far ahead their common start lies). Returns
 // nothing on a stop request; then the destructors of the child_process objects kill and
 // reap their process groups.
-std::optional<load_phase> drive_load(server_session& server, std::vector<load_process>& loads, const load_point& l,
-                                     double lead_s, const fs::path& server_log) {
+std::optional<load_phase> drive_load(server_session& server, std::vector<load_process>& loads,
+                                     const load_point& l, double lead_s, const fs::path& server_log) {
     load_phase phase;
     const machine_counters machine_before = read_machine_counters();
     const auto t0 = clock_type::now();
@@ -315,7 +315,8 @@ measured_window window_of(const load_phase& phase, const json& record, const loa
     return w;
 }
 
-void window_figures(const load_phase& phase, const measured_window& w, const load_point& l, json& server_info) {
+void window_figures(const load_phase& phase, const measured_window& w, const load_point& l,
+                    json& server_info) {
     std::vector<long> rss;
     for (const auto& p : phase.points)
         if (p.t >= w.start - 0.01 && p.t <= w.end + 0.01) rss.push_back(p.sample.rss_kb);
@@ -397,7 +398,8 @@ std::optional<json> execute_run(const run_config& run, const run_options& opts) 
         server_info["rss_idle_kb"] = server.sample().rss_kb;
         load = start_load(run, opts, *ready.port, logs, name, notes);
         // Several generators: each one's command is in its own record ("generators").
-        record["commands"]["load"] = run.load.generators.empty() ? json(load.commands.front()) : json(nullptr);
+        record["commands"]["load"] =
+            run.load.generators.empty() ? json(load.commands.front()) : json(nullptr);
         phase = drive_load(server, load.loads, run.load, load.lead_s, server_log);
         if (!phase) return std::nullopt;
         server_info["processes_max"] = phase->processes_max;

@@ -107,10 +107,12 @@ std::string checked_name(const json& value, const std::string& where) {
 
 // A host of "hosts" (or of a generators list): a command prefix, the program there, its CPUs.
 host_entry parse_host(const json& e, const std::string& where) {
-    if (!e.is_object()) throw suite_error(where + ": expected {\"command\": [...], \"program\": ..., \"cpus\": ...}");
+    if (!e.is_object())
+        throw suite_error(where + ": expected {\"command\": [...], \"program\": ..., \"cpus\": ...}");
     check_keys(e, where, {"command", "program", "cpus"});
     host_entry out;
-    if (!e.contains("command")) throw suite_error(where + ": needs \"command\", the prefix that reaches the host");
+    if (!e.contains("command"))
+        throw suite_error(where + ": needs \"command\", the prefix that reaches the host");
     out.command = string_list(e["command"], where + ".command");
     if (out.command.empty()) throw suite_error(where + ".command: must not be empty");
     if (e.contains("program")) out.program = string_value(e["program"], where + ".program");
@@ -123,23 +125,26 @@ constexpr int max_generators = 64;
 
 // loads[].generators: N (that many on the load host) or a list, one entry per generator:
 // {"label", "command", "program", "cpus"}, all optional; without "command" it runs here.
-std::vector<generator_entry> parse_generators(const json& value, const std::string& where, const std::string& mode,
-                                              const hosts& h) {
+std::vector<generator_entry> parse_generators(const json& value, const std::string& where,
+                                              const std::string& mode, const hosts& h) {
     if (mode == "knee")
-        throw suite_error(where + ": a knee search runs one generator (each probe is one run); "
-                                  "use \"mode\": \"open\" with a list of rates");
+        throw suite_error(where +
+                          ": a knee search runs one generator (each probe is one run); "
+                          "use \"mode\": \"open\" with a list of rates");
     std::vector<generator_entry> out;
     if (value.is_number_integer()) {
         const long long n = value.get<long long>();
         if (n < 1 || n > max_generators)
-            throw suite_error(where + ": expected 1 to " + std::to_string(max_generators) + " generators, got " +
-                              shown(value));
+            throw suite_error(where + ": expected 1 to " + std::to_string(max_generators) +
+                              " generators, got " + shown(value));
         out.resize(static_cast<std::size_t>(n), generator_entry{"", h.load, ""});
         return out;
     }
     if (!value.is_array())
-        throw suite_error(where + ": expected a number of generators or a list of hosts "
-                                  "([{\"command\": [...]}, {}]), got " + shown(value));
+        throw suite_error(where +
+                          ": expected a number of generators or a list of hosts "
+                          "([{\"command\": [...]}, {}]), got " +
+                          shown(value));
     if (value.empty()) throw suite_error(where + ": the list is empty");
     if (value.size() > static_cast<std::size_t>(max_generators))
         throw suite_error(where + ": " + std::to_string(value.size()) + " generators, more than " +
@@ -149,14 +154,17 @@ std::vector<generator_entry> parse_generators(const json& value, const std::stri
         const std::string at = where + "[" + std::to_string(i) + "]";
         const json& e = value[i];
         if (!e.is_object())
-            throw suite_error(at + ": expected a host ({\"command\": [...], \"program\": ..., \"cpus\": ..., "
-                                   "\"label\": ...}; {} for this machine), got " + shown(e));
+            throw suite_error(at +
+                              ": expected a host ({\"command\": [...], \"program\": ..., \"cpus\": ..., "
+                              "\"label\": ...}; {} for this machine), got " +
+                              shown(e));
         check_keys(e, at, {"label", "command", "program", "cpus"});
         generator_entry g;
         if (e.contains("label")) {
             g.label = string_value(e["label"], at + ".label");
             if (!labels.insert(g.label).second)
-                throw suite_error(at + ".label: \"" + g.label + "\" names another generator of this load too");
+                throw suite_error(at + ".label: \"" + g.label +
+                                  "\" names another generator of this load too");
         }
         if (e.contains("command")) {
             json host = e;
@@ -308,7 +316,8 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
         }
     }
     base.mode = mode;
-    if (load.contains("generators")) base.generators = parse_generators(load["generators"], where + ".generators", mode, h);
+    if (load.contains("generators"))
+        base.generators = parse_generators(load["generators"], where + ".generators", mode, h);
     base.duration_s = duration_s;
     base.warmup_s = warmup_s;
     if (load.contains("duration_s")) {
@@ -458,8 +467,8 @@ suite parse_suite(const json& j, const variant_table& variants) {
     if (!j.contains("loads") || !j["loads"].is_array() || j["loads"].empty())
         throw suite_error("loads: needs a non-empty list of loads");
     for (std::size_t i = 0; i < j["loads"].size(); ++i)
-        parse_load(j["loads"][i], "loads[" + std::to_string(i) + "]", duration_s, warmup_s, s.servers, s.hosts,
-                   s.loads);
+        parse_load(j["loads"][i], "loads[" + std::to_string(i) + "]", duration_s, warmup_s, s.servers,
+                   s.hosts, s.loads);
     const double runs = static_cast<double>(s.servers.size()) * static_cast<double>(s.loads.size()) * s.repetitions;
     if (runs > max_runs)
         throw suite_error("suite: " + format_number(runs) + " runs (servers x loads x repetitions), more than " +
