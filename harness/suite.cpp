@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <initializer_list>
 #include <map>
@@ -373,6 +375,33 @@ std::string server_key(const server_entry& s) {
     return s.backend ? s.label + "+" + *s.backend : s.label;
 }
 
+// Eight hex digits of FNV-1a over where a load's generators run (labels, host commands,
+// programs, CPUs): two loads with as many generators placed differently get different run
+// ids, while a plain "generators": N here (all alike, unlabelled) needs none.
+std::string placement_digest(const std::vector<generator_entry>& generators) {
+    std::uint32_t h = 2166136261u;
+    auto add = [&h](const std::string& text) {
+        for (unsigned char ch : text + '\0') h = (h ^ ch) * 16777619u;
+    };
+    for (const generator_entry& g : generators) {
+        add(g.label);
+        add(g.local_cpus);
+        if (!g.host) continue;
+        for (const std::string& word : g.host->command) add(word);
+        add(g.host->program);
+        add(g.host->cpus);
+    }
+    char buf[9];
+    std::snprintf(buf, sizeof(buf), "%08x", h);
+    return buf;
+}
+
+bool placed_individually(const std::vector<generator_entry>& generators) {
+    return std::any_of(generators.begin(), generators.end(), [](const generator_entry& g) {
+        return !g.label.empty() || g.host || !g.local_cpus.empty();
+    });
+}
+
 std::string load_key(const load_point& p) {
     std::string key = p.mode + "-c" + std::to_string(p.connections);
     if (p.depth) key += "-d" + std::to_string(*p.depth);
@@ -382,6 +411,7 @@ std::string load_key(const load_point& p) {
     key += "-idle" + std::to_string(p.idle) + "-s" + std::to_string(p.size);
     if (p.timing_overridden) key += "-t" + format_number(p.duration_s) + "+" + format_number(p.warmup_s);
     if (!p.generators.empty()) key += "-g" + std::to_string(p.generators.size());
+    if (placed_individually(p.generators)) key += "-" + placement_digest(p.generators);
     return key;
 }
 

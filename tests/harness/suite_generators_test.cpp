@@ -101,6 +101,22 @@ TEST(SuiteGenerators, TheRunIdSaysHowManyGeneratorsARunHas) {
     EXPECT_NE(harness::describe_load(runs[0].load).find("x2 generators"), std::string::npos);
 }
 
+TEST(SuiteGenerators, LoadsWhoseGeneratorsRunInDifferentPlacesGetDifferentRunIds) {
+    json here = json::array({json::object(), json::object()});
+    json far = ssh_host;
+    far["label"] = "far";
+    json there = json::array({json::object(), far});
+    json j = suite_with(closed_load(here));
+    j["loads"].push_back(closed_load(there));
+    auto runs = harness::expand(parse(j));
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0].id, "select/closed-c4-d1-idle0-s16-g2/rep1");
+    EXPECT_NE(runs[1].id, runs[0].id);
+    EXPECT_EQ(runs[1].id.rfind("select/closed-c4-d1-idle0-s16-g2-", 0), 0u) << runs[1].id;
+    // The digest is of the placement: the same list gives the same id in another suite.
+    EXPECT_EQ(harness::expand(parse(suite_with(closed_load(there))))[0].id, runs[1].id);
+}
+
 TEST(SuiteGenerators, TheOptionGivesGeneratorsToLoadsThatNameNoneButNotToKneeSearches) {
     json j = suite_with(closed_load(json::array({json::object()})));
     j["hosts"] = {{"load", ssh_host}};
