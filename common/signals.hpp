@@ -35,6 +35,14 @@ void install_signal_handlers();
 // Windows has no SIGPIPE: there it does nothing.
 void ignore_sigpipe();
 
+// Ignores the stop signals from now on: for a server whose library handles them (libevent's
+// evsignal, Asio's signal_set), called once its loop has returned and the library has let
+// go of them. Letting go restores the default action, which for SIGTERM is to die, and a
+// second stop request can arrive during the shutdown: rot13-bench asks twice (it closes the
+// server's stdin and sends SIGTERM), and a tired user presses Ctrl-C again. Without this, it
+// kills a server that was about to exit 0. On Windows: SIGINT and SIGBREAK.
+void ignore_stop_signals();
+
 // Readable once a stop was requested: the read end of the self-pipe on POSIX, a socket on
 // Windows. Nonblocking, not inherited by child processes.
 socket_handle stop_fd() noexcept;

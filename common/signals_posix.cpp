@@ -41,6 +41,14 @@ void ignore_sigpipe() {
     if (::sigaction(SIGPIPE, &ignore, nullptr) < 0) throw_errno("cannot ignore SIGPIPE");
 }
 
+void ignore_stop_signals() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    for (int number : stop_signal_numbers())
+        if (::sigaction(number, &ignore, nullptr) < 0) throw_errno("cannot ignore the stop signals");
+}
+
 void install_signal_handlers() {
     ignore_sigpipe();
     if (!stop_pipe) stop_pipe = new wakeup();

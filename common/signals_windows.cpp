@@ -39,6 +39,10 @@ std::atomic<bool> handlers_installed{false};
 
 void ignore_sigpipe() {}
 
+void ignore_stop_signals() {
+    for (int number : stop_signal_numbers()) std::signal(number, SIG_IGN);
+}
+
 void install_signal_handlers() {
     if (!stop_socket) stop_socket = new wakeup();
     if (!::SetConsoleCtrlHandler(on_console_event, TRUE))

@@ -204,7 +204,13 @@ int main(int argc, char** argv) {
         }
         for (auto& t : pool) t.join();
 
-        // Shutdown, single-threaded again: stop accepting, then destroy the io_context's
+        // Shutdown, single-threaded again. Asio gives the signals back their default action
+        // when the signal_set lets go of them, and for SIGTERM that is death: a second stop
+        // request on our way out (rot13-bench closes our stdin and sends SIGTERM) would kill
+        // us. So let go of them now and ignore them from here on.
+        signals.clear();
+        rot13::ignore_stop_signals();
+        // Stop accepting, then destroy the io_context's
         // pending work. Destroying each suspended serve() coroutine destroys its
         // connection and so closes its socket; the io_context's destructor does that.
         acceptor.close();

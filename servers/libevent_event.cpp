@@ -206,6 +206,13 @@ public:
     //    only work that cannot block, as in rot13-select.
     void run() {
         if (event_base_dispatch(base_.get()) < 0) throw std::runtime_error("event_base_dispatch failed");
+        // Stopping. Freeing a signal event gives the signal its earlier action back, the
+        // default one, which for SIGTERM is death; a second stop request during the rest
+        // of the shutdown (rot13-bench closes our stdin and sends SIGTERM) would then kill
+        // us on our way out. So free them now and ignore those signals from here on.
+        sigterm_event_.reset();
+        sigint_event_.reset();
+        rot13::ignore_stop_signals();
     }
 
 private:

@@ -504,6 +504,32 @@ TEST_F(Conformance, ExitsZeroWithinOneSecondWhenItsStdinClosesWithStopOnStdinClo
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "wait status " << *status;
 }
 
+// A stop is often asked for more than once: rot13-bench closes the server's stdin and sends
+// SIGTERM, and the second request can land while the server is already shutting down. A
+// server whose library gives the signals back at that point (libevent and Asio restore the
+// default action, which for SIGTERM is death) is then killed on its way out. Here SIGTERM
+// keeps arriving, every 200 µs from the first until the exit, with two idle connections to
+// close (two: the smallest thread pool has four workers, and one more client must be served).
+TEST_F(Conformance, ExitsZeroWhenStopSignalsKeepArrivingWhileItShutsDown) {
+    if (config.windows)
+        GTEST_SKIP() << "Windows has no SIGTERM, and Wine ends a Windows program on SIGTERM at once";
+    std::vector<client> idle;
+    for (int i = 0; i < 2; ++i) idle.push_back(client::connect_to(port()));
+    expect_serves_new_client();
+    const auto deadline = clock_type::now() + 1000ms;
+    int sent = 0;
+    while (server_->running() && clock_type::now() < deadline) {
+        ::kill(server_->pid(), SIGTERM);
+        ++sent;
+        std::this_thread::sleep_for(200us);
+    }
+    auto status = server_->signal_and_wait(0, 0ms);
+    ASSERT_TRUE(status.has_value()) << "still running 1 s after the first of " << sent << " SIGTERMs";
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << "wait status " << *status << " after " << sent << " SIGTERMs"
+        << (WIFSIGNALED(*status) ? " (killed by signal " + std::to_string(WTERMSIG(*status)) + ")" : "");
+}
+
 // Runs the binary (under its launcher) with args and returns {exit status, stdout + stderr}.
 std::pair<int, std::string> run_command(const std::vector<std::string>& args) {
     std::string command;
