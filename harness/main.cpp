@@ -354,13 +354,20 @@ int run_suite(const cli& c, const variant_table& variants) {
     }
     std::vector<run_config> order = interleave(runs, seed);
 
+    // A run is its window, its warm-up and about a second of start and stop; a knee search
+    // is a run per probe, typically ten (docs/harness.md: 6-15).
+    constexpr double typical_knee_probes = 10;
     double planned = 0;
     for (const auto& r : order)
         if (!done.count(r.id) && r.server.skip_reason.empty())
-            planned += r.load.duration_s + r.load.warmup_s + 1;
+            planned += (r.load.knee ? typical_knee_probes : 1) * (r.load.duration_s + r.load.warmup_s + 1);
+    const std::optional<double> precision = c.precision_percent ? c.precision_percent : s.precision_percent;
+    const double precision_budget = c.budget_s.value_or(s.precision_budget_s.value_or(600));
+    std::string extra;
+    if (precision) extra = ", plus up to " + format_duration(precision_budget) + " of --precision rounds";
     std::cerr << "rot13-bench: suite " << s.name << ": " << order.size() << " runs (" << s.servers.size()
               << " servers, " << s.loads.size() << " loads, " << s.repetitions << " repetitions), seed "
-              << seed << ", about " << format_duration(planned) << '\n';
+              << seed << ", about " << format_duration(planned) << extra << '\n';
     if (c.dry_run) {
         for (std::size_t i = 0; i < order.size(); ++i)
             std::cout << i + 1 << '\t' << order[i].id
@@ -424,10 +431,9 @@ int run_suite(const cli& c, const variant_table& variants) {
     become_subreaper();
     loop_outcome outcome = run_in_order(order, done, results, opts);
     std::vector<run_config> table_runs = runs;
-    const std::optional<double> percent = c.precision_percent ? c.precision_percent : s.precision_percent;
-    if (percent && !outcome.interrupted) {
-        const double budget = c.budget_s.value_or(s.precision_budget_s.value_or(600));
-        std::vector<run_config> added = precision_rounds(runs, *percent, budget, seed, done, results, opts, outcome);
+    if (precision && !outcome.interrupted) {
+        std::vector<run_config> added =
+            precision_rounds(runs, *precision, precision_budget, seed, done, results, opts, outcome);
         // The summary table wants each cell's repetitions together, in suite order.
         table_runs.insert(table_runs.end(), added.begin(), added.end());
         std::map<std::string, std::size_t> position;
