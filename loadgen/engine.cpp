@@ -62,6 +62,7 @@ run_result run_load(const options& opts, const progress_fn& progress) {
     p.depth = opts.effective_depth();
     p.active_total = opts.connections;
     p.interval_ns = p.open_loop ? 1e9 * opts.connections / opts.rate : 0;
+    p.spin_ns = static_cast<std::int64_t>(opts.spin_us * 1e3);
     p.timeout_ns = static_cast<std::int64_t>(opts.timeout_s * 1e9);
     // Room for every reply in flight, within 4 KiB .. 64 KiB.
     p.read_buffer_size = std::clamp<std::size_t>(

@@ -85,6 +85,7 @@ options parse_options(std::span<const std::string_view> args) {
 options parse_options(std::span<const std::string_view> args, double now_epoch_s) {
     options opts;
     bool arrivals_given = false;
+    bool spin_given = false;
     rot13::flag_reader flags(args);
     while (flags.next()) {
         std::string_view flag = flags.flag();
@@ -114,6 +115,9 @@ options parse_options(std::span<const std::string_view> args, double now_epoch_s
             else
                 throw usage_error("--arrivals expects uniform or poisson, got '" + std::string(v) + "'");
             arrivals_given = true;
+        } else if (flag == "--spin-us") {
+            opts.spin_us = flags.number(0, 1e6);
+            spin_given = true;
         } else if (flag == "--size") {
             opts.size = static_cast<std::size_t>(flags.integer(0, 64 << 20));
         } else if (flag == "--seed") {
@@ -162,6 +166,8 @@ options parse_options(std::span<const std::string_view> args, double now_epoch_s
         throw usage_error("--port is required (the server's port; rot13 servers print it when ready)");
     if (arrivals_given && !opts.open_loop())
         throw usage_error("--arrivals applies to the open loop only: give --rate too");
+    if (spin_given && !opts.open_loop())
+        throw usage_error("--spin-us applies to the open loop only: give --rate too");
     if (opts.start_at_epoch_s > 0) {
         // A start in the past would begin at once, unlike the other generators; one far
         // in the future is most likely milliseconds given for seconds.
@@ -202,6 +208,9 @@ load:
   --rate R             open loop: R lines/s in total, each connection on its own schedule
                        (default: closed loop)
   --arrivals KIND      open loop schedule: uniform (default) or poisson
+  --spin-us US         open loop: wake US microseconds before each due line and poll,
+                       without sleeping, until it is due (default 0: trust the timer).
+                       Costs CPU; buys send times on time where timer wake-ups are late
   --idle N             extra connections opened and held without traffic (default 0)
   --size B             line length in bytes, without '\n' (default 16; lines longer than
                        16384 are answered in pieces, as the protocol says)

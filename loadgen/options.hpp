@@ -25,6 +25,9 @@ struct options {
     int depth = 0;         // 0: 1 in closed loop, 1000 in open loop (see effective_depth)
     double rate = 0;       // lines/s in total; 0 means closed loop
     arrival_process arrivals = arrival_process::uniform;
+    // Open loop: the last spin_us microseconds before each due line are spent polling,
+    // not asleep on a timer (a timer's wake-up can be late by tens of microseconds).
+    double spin_us = 0;
     std::size_t size = 16;  // bytes per line, without the '\n'
     std::uint64_t seed = 1;
     double duration_s = 10;   // the measured window

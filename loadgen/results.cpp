@@ -189,6 +189,7 @@ json to_json(const run_result& r, const options& opts, const verdict& v, const j
         {"depth", opts.effective_depth()},
         {"rate", opts.rate},
         {"arrivals", opts.arrivals == arrival_process::poisson ? "poisson" : "uniform"},
+        {"spin_us", opts.spin_us},
         {"size", opts.size},
         {"seed", opts.seed},
         {"duration_s", opts.duration_s},

@@ -53,12 +53,23 @@ void worker::advance_schedule(connection& c) {
 // next due time after it; when the first fires, Asio's own re-arm already targets the next
 // line, and the handler's re-arm is of a timer later than that one, which changes nothing
 // in the timerfd: one call per line.
+//
+// With --spin-us the timers are set that much earlier than the lines they are for, and once
+// the earliest line is that close the worker stops sleeping: run_spinning() polls until it
+// is due.
 void worker::arm_schedule_timer() {
+    spinning_ = false;
     if (schedule_.empty()) return;
-    const std::int64_t first = schedule_.front().when;
+    const std::int64_t lead = plan_.spin_ns;
+    const std::int64_t first = schedule_.front().when - lead;
+    if (lead > 0 && first <= now_ns()) {
+        spinning_ = true;
+        return;
+    }
     // The next due time after the earliest is the earlier of the heap root's two children.
     std::int64_t second = INT64_MAX;
-    for (std::size_t k = 1; k <= 2 && k < schedule_.size(); ++k) second = std::min(second, schedule_[k].when);
+    for (std::size_t k = 1; k <= 2 && k < schedule_.size(); ++k)
+        second = std::min(second, schedule_[k].when - lead);
     // A timer that fires at or before a line is due covers it: its handler sends the line or
     // sets a timer again. The earlier timer must cover the earliest line; a later line can
     // come before the earliest (a Poisson schedule), and then the later timer moves to it.
@@ -86,6 +97,7 @@ void worker::on_schedule_timer(int i) {
 }
 
 void worker::cancel_schedule_timers() {
+    spinning_ = false;
     for (int i = 0; i < 2; ++i) {
         schedule_armed_for_[i] = INT64_MAX;
         schedule_timers_[i].cancel();
@@ -109,5 +121,23 @@ void worker::run_due(std::int64_t now) {
         }
     }
     arm_schedule_timer();
+}
+
+// The event loop with --spin-us. While no line is close it blocks as Asio's run() does, one
+// handler at a time; once one is (spinning_), it polls instead: each poll() is one
+// epoll_wait() that does not sleep, runs whatever is ready, and the line goes out the first
+// time round after it is due. The price is a CPU kept busy for the spin of every line: at a
+// rate whose lines are closer together than the spin, all of it.
+void worker::run_spinning() {
+    while (!ctx_.stopped()) {
+        if (!spinning_) {
+            ctx_.run_one();
+            continue;
+        }
+        ctx_.poll();
+        if (!spinning_ || phase_ != phase::running || schedule_.empty()) continue;
+        const std::int64_t now = now_ns();
+        if (schedule_.front().when <= now + schedule_slack_ns) run_due(now);
+    }
 }
 }  // namespace loadgen

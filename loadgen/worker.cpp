@@ -94,7 +94,10 @@ void worker::run() {
     connect_more();
     arm_tick_timer();
     try {
-        ctx_.run();
+        if (plan_.spin_ns > 0)
+            run_spinning();
+        else
+            ctx_.run();
     } catch (const std::exception& e) {
         result_.fatal = e.what();
     }

@@ -51,6 +51,7 @@ struct plan {
     int depth = 1;  // closed: lines kept in flight; open: cap on lines in flight
     bool open_loop = false;
     double interval_ns = 0;  // open loop: mean time between one connection's lines
+    std::int64_t spin_ns = 0;  // open loop: poll, not sleep, this long before a due line
     int active_total = 0;    // active connections over all workers
     std::size_t read_buffer_size = 4096;
     std::int64_t timeout_ns = 0;
@@ -117,6 +118,7 @@ private:
     void on_schedule_timer(int i);
     void cancel_schedule_timers();
     void run_due(std::int64_t now);
+    void run_spinning();
     // Errors (step 5).
     enum class failure { connect, refused, reset, closed, timeout, mismatch, short_reply, other };
     void fail(connection& c, failure why);
@@ -149,6 +151,7 @@ private:
     // (schedule.cpp says why two).
     timer_type schedule_timers_[2];
     std::int64_t schedule_armed_for_[2] = {INT64_MAX, INT64_MAX};
+    bool spinning_ = false;  // --spin-us: the next line is close; run_spinning() polls for it
     timer_type clock_timer_;
     timer_type tick_timer_;
     timer_type connect_timer_;

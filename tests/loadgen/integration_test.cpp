@@ -242,6 +242,25 @@ TEST(Integration, LinesHeldBackByTheDepthCapKeepTheirOwnIntendedTimes) {
     EXPECT_LT(sum.at("latency_ns").at("uncorrected").at("p99").get<std::int64_t>(), 50'000'000) << r.run.out;
 }
 
+TEST(Integration, SpinningKeepsTheScheduleAndTheStallStillShows) {
+    // --spin-us 1000 at 2,000 lines/s: lines are 500 us apart, closer than the spin, so the
+    // worker never sleeps between them. It must still send each line once, on its own
+    // schedule, and time it from its intended send: the stall shows in the corrected p99 as
+    // it does without spinning. The CPU time says the worker really polled rather than
+    // slept (sleeping, this load costs a few percent of a CPU).
+    server s(ROT13_FAULT_BINARY, {"--stall-ms", "200", "--stall-every-ms", "1000"});
+    auto r = run_with_json({"--port", port_of(s), "-c", "10", "--rate", "2000", "--spin-us", "1000", "--duration",
+                            "3", "--warmup", "0", "--threads", "1"});
+    ASSERT_EQ(r.run.status, 0) << r.run.out << r.run.err;
+    const json& sum = r.results.at("summary");
+    EXPECT_EQ(r.results.at("config").at("spin_us"), 1000);
+    EXPECT_NEAR(sum.at("requests").get<double>(), 6000, 300);
+    EXPECT_EQ(r.results.at("loadgen").at("send_lag_ns").at("count"), sum.at("requests"));
+    EXPECT_GE(corrected_p99(r.results), 50'000'000) << r.run.out;
+    const json& l = r.results.at("loadgen");
+    EXPECT_GE(l.at("cpu_user_s").get<double>() + l.at("cpu_sys_s").get<double>(), 0.75) << r.run.out;
+}
+
 TEST(Integration, ACleanRunHasNoSuchP99) {
     server s(ROT13_FAULT_BINARY);  // the same server without faults
     auto r = run_with_json(

@@ -105,6 +105,17 @@ TEST(Options, OpenLoopDepthDefaultsToACapOfAThousand) {
     EXPECT_EQ(parse({"--port", "1", "--rate", "100"}).effective_depth(), 1000);
 }
 
+TEST(Options, SpinIsAnOpenLoopSetting) {
+    EXPECT_EQ(parse({"--port", "1", "--rate", "100"}).spin_us, 0);  // default: sleep on the timer
+    EXPECT_EQ(parse({"--port", "1", "--rate", "100", "--spin-us", "50"}).spin_us, 50);
+    try {
+        parse({"--port", "1", "--spin-us", "50"});
+        FAIL() << "--spin-us without --rate was accepted";
+    } catch (const rot13::usage_error& e) {
+        EXPECT_NE(std::string(e.what()).find("open loop only"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Options, SeveralGeneratorsFlags) {
     std::vector<std::string_view> args = {"--port", "1", "--start-at", "1800000005.25", "--label", "client-3",
                                           "--stop-on-stdin-close"};
@@ -170,6 +181,7 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_args{"negative_rate", {"--port", "1", "--rate", "-5"}},
                       bad_args{"zero_duration", {"--port", "1", "--duration", "0"}},
                       bad_args{"arrivals_without_rate", {"--port", "1", "--arrivals", "poisson"}},
+                      bad_args{"negative_spin", {"--port", "1", "--rate", "5", "--spin-us", "-1"}},
                       bad_args{"unknown_arrivals", {"--port", "1", "--rate", "5", "--arrivals", "bursty"}},
                       bad_args{"backwards_source_range", {"--port", "1", "--source", "127.0.0.9-127.0.0.1"}},
                       bad_args{"source_not_an_address", {"--port", "1", "--source", "localhost"}},
