@@ -25,6 +25,7 @@ std::vector<std::string> load_command(const run_config& run, const run_options& 
                                   std::to_string(l.connections)};
     if (l.depth) argv.insert(argv.end(), {"--depth", std::to_string(*l.depth)});
     if (l.rate) argv.insert(argv.end(), {"--rate", format_number(*l.rate), "--arrivals", l.arrivals});
+    if (l.rate && l.spin_us > 0) argv.insert(argv.end(), {"--spin-us", format_number(l.spin_us)});
     argv.insert(argv.end(),
                 {"--idle", std::to_string(l.idle), "--size", std::to_string(l.size), "--duration",
                  format_number(l.duration_s), "--warmup", format_number(l.warmup_s), "--seed",

@@ -162,6 +162,7 @@ json run_config_json(const run_config& run) {
                    {"depth", l.depth ? json(*l.depth) : json(nullptr)},
                    {"rate", l.rate ? json(*l.rate * n) : json(nullptr)},
                    {"arrivals", l.rate || l.knee ? json(l.arrivals) : json(nullptr)},
+                   {"spin_us", l.rate || l.knee ? json(l.spin_us) : json(nullptr)},
                    {"size", l.size},
                    {"duration_s", l.duration_s},
                    {"warmup_s", l.warmup_s}};

@@ -266,8 +266,8 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
                 const std::vector<server_entry>& servers, const hosts& h, std::vector<load_point>& out) {
     if (!load.is_object()) throw suite_error(where + ": expected an object, got " + shown(load));
     check_keys(load, where,
-               {"mode", "connections", "depth", "rate", "idle", "size", "arrivals", "duration_s", "warmup_s",
-                "servers", "p99_ms", "start_rate", "max_rate", "tolerance", "generators"});
+               {"mode", "connections", "depth", "rate", "idle", "size", "arrivals", "spin_us", "duration_s",
+                "warmup_s", "servers", "p99_ms", "start_rate", "max_rate", "tolerance", "generators"});
     std::string mode = load.contains("mode") ? string_value(load["mode"], where + ".mode")
                                              : (load.contains("rate") ? "open" : "closed");
     if (mode != "closed" && mode != "open" && mode != "knee")
@@ -283,8 +283,9 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
         throw suite_error(where + ": \"mode\": \"knee\" needs \"p99_ms\" (the latency target)");
     if (mode == "closed" && load.contains("rate"))
         throw suite_error(where + ".rate: applies to \"mode\": \"open\" only");
-    if (mode == "closed" && load.contains("arrivals"))
-        throw suite_error(where + ".arrivals: applies to \"mode\": \"open\" only");
+    for (const char* key : {"arrivals", "spin_us"})
+        if (mode == "closed" && load.contains(key))
+            throw suite_error(where + "." + key + ": applies to \"mode\": \"open\" only");
     if (mode == "open" && load.contains("depth"))
         throw suite_error(where + ".depth: applies to \"mode\": \"closed\" only");
     if (mode == "open" && !load.contains("rate"))
@@ -346,6 +347,7 @@ void parse_load(const json& load, const std::string& where, double duration_s, d
         if (base.arrivals != "uniform" && base.arrivals != "poisson")
             throw suite_error(where + ".arrivals: expected \"uniform\" or \"poisson\", got " +
                               shown(load["arrivals"]));
+        if (load.contains("spin_us")) base.spin_us = positive_number(load["spin_us"], where + ".spin_us", true);
     }
     // A list in each field multiplies: refuse a product no one means before building it.
     const double points = static_cast<double>(connections.size()) * static_cast<double>(depths.size()) *
@@ -408,6 +410,7 @@ std::string load_key(const load_point& p) {
     if (p.rate) key += "-rate" + format_number(*p.rate);
     if (p.knee) key += "-p99ms" + format_number(p.knee->p99_ms);
     if (p.arrivals == "poisson") key += "-poisson";
+    if (p.spin_us > 0) key += "-spin" + format_number(p.spin_us);
     key += "-idle" + std::to_string(p.idle) + "-s" + std::to_string(p.size);
     if (p.timing_overridden) key += "-t" + format_number(p.duration_s) + "+" + format_number(p.warmup_s);
     if (!p.generators.empty()) key += "-g" + std::to_string(p.generators.size());
@@ -443,6 +446,7 @@ std::string describe_load(const load_point& p) {
     if (p.depth && *p.depth != 1) text += " d=" + std::to_string(*p.depth);
     if (p.rate) text += " rate=" + format_number(*p.rate) + (p.arrivals == "poisson" ? " poisson" : "");
     if (p.knee) text += " p99<" + format_number(p.knee->p99_ms) + "ms" + (p.arrivals == "poisson" ? " poisson" : "");
+    if (p.spin_us > 0) text += " spin=" + format_number(p.spin_us) + "us";
     if (p.idle) text += " idle=" + std::to_string(p.idle);
     if (p.size != 16) text += " size=" + std::to_string(p.size);
     if (!p.generators.empty()) text += " x" + std::to_string(p.generators.size()) + " generators";

@@ -66,6 +66,7 @@ struct load_point {
     std::optional<double> rate;   // open loop: lines/s in total
     int size = 16;                // bytes per line, without '\n'
     std::string arrivals;         // open loop and knee: "uniform" or "poisson"
+    double spin_us = 0;           // open loop and knee: rot13-load --spin-us (0: sleep on timers)
     std::optional<knee_search> knee;  // mode "knee"
     double duration_s = 2;
     double warmup_s = 0.5;

@@ -173,6 +173,32 @@ TEST_F(HarnessTest, OpenLoopWithoutRateIsAnError) {
     EXPECT_NE(r.err.find("loads[0]: \"mode\": \"open\" needs \"rate\""), std::string::npos) << r.err;
 }
 
+TEST_F(HarnessTest, SpinInAClosedLoopIsAnError) {
+    auto r = run_suite(write_suite(tiny_suite(json::array({{{"variant", "select"}}}),
+                                              json::array({{{"mode", "closed"}, {"connections", 1}, {"spin_us", 50}}}))));
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("loads[0].spin_us: applies to \"mode\": \"open\" only"), std::string::npos) << r.err;
+}
+
+TEST_F(HarnessTest, SpinReachesRot13LoadAndTheResults) {
+    REQUIRE_LOADGEN();
+    json loads = json::array({{{"mode", "open"}, {"connections", 2}, {"rate", 500}, {"spin_us", 50}}});
+    auto r = run_suite(write_suite(tiny_suite(json::array({{{"variant", "select"}}}), loads)));
+    ASSERT_EQ(r.status, 0) << r.err;
+    json doc = results();
+    EXPECT_TRUE(rot13::test::validate_schema(results_schema(), doc).empty());
+    ASSERT_EQ(doc["runs"].size(), 1u);
+    const json& run = doc["runs"][0];
+    EXPECT_EQ(run["status"], "ok") << run["reason"];
+    EXPECT_EQ(run["config"]["spin_us"], 50);
+    EXPECT_NE(run["id"].get<std::string>().find("-spin50"), std::string::npos) << run["id"];
+    const auto load = run["commands"]["load"].get<std::vector<std::string>>();
+    auto at = std::find(load.begin(), load.end(), "--spin-us");
+    ASSERT_NE(at, load.end()) << run["commands"]["load"];
+    EXPECT_EQ(*std::next(at), "50");
+    EXPECT_TRUE(run["loadgen"].is_object());
+}
+
 TEST_F(HarnessTest, JsonSyntaxErrorGivesLineAndColumn) {
     fs::path file = dir_ / "broken.json";
     std::ofstream(file) << "{\n  \"name\": \"x\",\n  \"servers\": [,]\n}\n";
