@@ -6,7 +6,9 @@
 #   closed loop, 100 connections, depth 1: rot13-load CPU per line vs the server's (target <= 0.8x)
 #   closed loop, depth 16 and 64: lines/s reached, and CPU per line vs the server's
 #   100 active + 9,900 idle connections: peak RSS per connection (target <= 2 KiB), ramp-up time
-#   open loop, 20,000 lines/s over 100 connections: send lag p99 (target <= 20 us)
+#   open loop, 20,000 lines/s over 100 connections: send lag p99 (target <= 20 us), on
+#     timers (the default) and with --spin-us 100 (polling through the last 100 us before
+#     each line, which at this rate is all the time)
 #   open loop, 100,000 lines/s over 100 connections: rot13-load CPU per line vs the server's
 #     (target <= 1.15x) and vs rot13-load's own closed loop at depth 1 over the same 100
 #     connections (target <= 1.1x)
@@ -19,9 +21,11 @@
 # reaches at least the open loop's 100,000 lines/s here, and a closed loop at a higher rate
 # handles more replies per wake-up, so the comparison is, if anything, in its favour.
 #
-# Beside rot13-load's closed loop at depth 1 it runs rot13-load-floor (bench/loadgen_floor.cpp),
-# the cheapest closed-loop client we know how to write (io_uring, batched, no timing): its
-# ratio is the floor under any client's CPU per line against this server on this kernel.
+# Beside rot13-load it runs rot13-load-floor (bench/loadgen_floor.cpp), the cheapest client
+# we know how to write (io_uring, batched, no timer objects), on the same loads: the closed
+# loop at depth 1, whose CPU ratio is the floor under any client's CPU per line against
+# this server on this kernel; and the open loops at 20,000 lines/s (on its timeout, and
+# spinning) and 250,000 lines/s, whose send lag is the floor under any client's here.
 #
 # CPU time: rot13-load reports its own (getrusage, whole process); the server's is read
 # from /proc/PID/stat just before rot13-load starts and just after it exits. With no
@@ -126,21 +130,22 @@ measure() {
   echo "$name $rep $before $after" >> "$work/server_cpu"
 }
 
-# measure_floor REP: one run of rot13-load-floor, as measure() runs rot13-load.
+# measure_floor NAME REP ARGS...: one run of rot13-load-floor, as measure() runs rot13-load.
 floor=$bin/rot13-load-floor
 measure_floor() {
   [ -x "$floor" ] || return 0
-  echo "  floor, run $1 of $reps ..." >&2
+  local name=$1 rep=$2; shift 2
+  echo "  $name, run $rep of $reps ..." >&2
   serve
   local before after status=0
   before=$(server_cpu_s "$server_pid")
-  echo "# ${prio[*]} taskset -c 1 $floor --port PORT --connections 100 --duration $duration" >> "$work/commands"
-  "${prio[@]}" taskset -c 1 "$floor" --port "$port" --connections 100 --duration "$duration" \
-    > "$work/floor.$1.out" || status=$?
+  echo "# ${prio[*]} taskset -c 1 $floor --port PORT --connections 100 --duration $duration $*" >> "$work/commands"
+  "${prio[@]}" taskset -c 1 "$floor" --port "$port" --connections 100 --duration "$duration" "$@" \
+    > "$work/$name.$rep.out" || status=$?
   after=$(server_cpu_s "$server_pid")
   stop_server
   if [ "$status" = 0 ]; then
-    echo "floor $1 $before $after" >> "$work/floor_cpu"
+    echo "$name $rep $before $after" >> "$work/floor_cpu"
   else
     echo "  (rot13-load-floor exited $status: skipped)" >&2
   fi
@@ -150,13 +155,19 @@ echo "rot13-load targets: server rot13-$server_name on CPU 0, rot13-load on CPU 
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq "$reps"); do
   measure closed-d1 "$rep" -c 100 --depth 1 --duration "$duration" --warmup 0
-  measure_floor "$rep"
+  measure_floor floor "$rep"
   measure closed-d16 "$rep" -c 100 --depth 16 --duration "$duration" --warmup 0
   measure closed-d64 "$rep" -c 100 --depth 64 --duration "$duration" --warmup 0
   measure idle-10k "$rep" -c 100 --idle 9900 --duration 2 --warmup 0
   measure open-20k "$rep" -c 100 --rate 20000 --duration "$duration" --warmup 0
+  measure open-20k-spin "$rep" -c 100 --rate 20000 --spin-us 100 --duration "$duration" --warmup 0
+  measure_floor floor-20k "$rep" --rate 20000
+  measure_floor floor-20k-spin "$rep" --rate 20000 --spin-us 100
   measure open-100k "$rep" -c 100 --rate 100000 --duration "$duration" --warmup 0
   measure open-250k "$rep" -c 100 --rate 250000 --duration "$duration" --warmup 0
+  measure open-250k-spin "$rep" -c 100 --rate 250000 --spin-us 100 --duration "$duration" --warmup 0
+  measure_floor floor-250k "$rep" --rate 250000
+  measure_floor floor-250k-spin "$rep" --rate 250000 --spin-us 100
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -196,22 +207,34 @@ for (name, rep), server_cpu in sorted(cpu.items()):
           f"  lag p99 {row['send_lag_p99_us']:.1f} us  rss {row['peak_rss_kb']} KiB  ramp {row['ramp_up_s']:.3f} s"
           f"  {row['status']}")
 
-floor = []
+# rot13-load-floor's runs, by name: floor (closed loop), floor-20k, floor-20k-spin, floor-250k.
+floors = {}
 try:
     lines = open(f"{work}/floor_cpu").read().split("\n")
 except FileNotFoundError:
     lines = []
 for line in filter(None, lines):
-    _, rep, before, after = line.split()
-    with open(f"{work}/floor.{rep}.out") as f:
+    name, rep, before, after = line.split()
+    with open(f"{work}/{name}.{rep}.out") as f:
         r = json.load(f)
     n = max(1, r["requests"])
     server_cpu = float(after) - float(before)
     load_cpu = r["cpu_user_s"] + r["cpu_sys_s"]
-    floor.append((load_cpu / server_cpu if server_cpu > 0 else float("nan"), 1e6 * load_cpu / n,
-                  1e6 * server_cpu / n, r["requests"] / r["seconds"], 1e6 * r["cpu_user_s"] / n))
-    print(f"floor       rep {rep}: {floor[-1][3]:12.0f} lines/s  client {floor[-1][1]:.3f} us/line"
-          f" (user {floor[-1][4]:.3f})  server {floor[-1][2]:.3f} us/line  ratio {floor[-1][0]:.3f}")
+    lag = r.get("send_lag_ns", {})
+    row = {
+        "ratio": load_cpu / server_cpu if server_cpu > 0 else float("nan"),
+        "client_us": 1e6 * load_cpu / n, "server_us": 1e6 * server_cpu / n,
+        "lines_per_s": r["requests"] / r["seconds"], "user_us": 1e6 * r["cpu_user_s"] / n,
+        "lag_p50_us": lag.get("p50", 0) / 1e3, "lag_p99_us": lag.get("p99", 0) / 1e3,
+        "load_busy": load_cpu / r["seconds"], "server_busy": server_cpu / r["seconds"],
+    }
+    floors.setdefault(name, []).append(row)
+    print(f"{name:14} rep {rep}: {row['lines_per_s']:12.0f} lines/s  client {row['client_us']:.3f} us/line"
+          f" (user {row['user_us']:.3f})  server {row['server_us']:.3f} us/line  ratio {row['ratio']:.3f}"
+          + (f"  lag p50 {row['lag_p50_us']:.1f} us p99 {row['lag_p99_us']:.1f} us" if lag else ""))
+
+def fmed(name, key):
+    return statistics.median(x[key] for x in floors[name]) if floors.get(name) else float("nan")
 
 def med(name, key):
     ok = [r[key] for r in runs[name] if r["status"] == "ok"]  # a failed run says nothing about speed
@@ -221,11 +244,11 @@ print("\nmedians:")
 print(f"  closed, 100 connections, depth 1: {med('closed-d1', 'lines_per_s'):.0f} lines/s, CPU per line "
       f"rot13-load {med('closed-d1', 'loadgen_us_per_line'):.3f} us vs server {med('closed-d1', 'server_us_per_line'):.3f} us"
       f" = {med('closed-d1', 'cpu_ratio'):.3f}x (target <= 0.8x)")
-if floor:
-    print(f"  the floor (rot13-load-floor: io_uring, batched, no timing), same load: {statistics.median(x[3] for x in floor):.0f}"
-          f" lines/s, CPU per line client {statistics.median(x[1] for x in floor):.3f} us (user"
-          f" {statistics.median(x[4] for x in floor):.3f}) vs server {statistics.median(x[2] for x in floor):.3f} us"
-          f" = {statistics.median(x[0] for x in floor):.3f}x")
+if floors.get("floor"):
+    print(f"  the floor (rot13-load-floor: io_uring, batched, no timing), same load: {fmed('floor', 'lines_per_s'):.0f}"
+          f" lines/s, CPU per line client {fmed('floor', 'client_us'):.3f} us (user"
+          f" {fmed('floor', 'user_us'):.3f}) vs server {fmed('floor', 'server_us'):.3f} us"
+          f" = {fmed('floor', 'ratio'):.3f}x")
 else:
     print("  the floor: not measured (rot13-load-floor not built or skipped)")
 for d in (16, 64):
@@ -239,6 +262,13 @@ print(f"  open loop, 20,000 lines/s, 100 connections: send lag p50 {med('open-20
       f"p99 {med('open-20k', 'send_lag_p99_us'):.1f} us (target <= 20 us); CPU per line rot13-load "
       f"{med('open-20k', 'loadgen_us_per_line'):.2f} us vs server {med('open-20k', 'server_us_per_line'):.2f} us"
       f" = {med('open-20k', 'cpu_ratio'):.3f}x")
+o = "open-20k-spin"
+print(f"    with --spin-us 100: send lag p50 {med(o, 'send_lag_p50_us'):.1f} us, p99 {med(o, 'send_lag_p99_us'):.1f} us;"
+      f" CPU per line rot13-load {med(o, 'loadgen_us_per_line'):.2f} us ({100 * med(o, 'load_busy'):.0f} % of its CPU)")
+if floors.get("floor-20k"):
+    print(f"    the floor, same load: send lag p50 {fmed('floor-20k', 'lag_p50_us'):.1f} us, p99 "
+          f"{fmed('floor-20k', 'lag_p99_us'):.1f} us on its timeout; spinning 100 us, p50 "
+          f"{fmed('floor-20k-spin', 'lag_p50_us'):.1f} us, p99 {fmed('floor-20k-spin', 'lag_p99_us'):.1f} us")
 # The open loop against the closed one: the median of each run's CPU per line, divided.
 o = "open-100k"
 vs_closed = med(o, 'loadgen_us_per_line') / med('closed-d1', 'loadgen_us_per_line')
@@ -252,6 +282,16 @@ print(f"  open loop, 250,000 lines/s, 100 connections: {med(o, 'lines_per_s'):.0
       f"send lag p50 {med(o, 'send_lag_p50_us'):.1f} us, p99 {med(o, 'send_lag_p99_us'):.1f} us (target <= 50 us); "
       f"CPU busy: rot13-load {100 * med(o, 'load_busy'):.0f} %, server {100 * med(o, 'server_busy'):.0f} %; "
       f"CPU per line {med(o, 'loadgen_us_per_line'):.2f} vs {med(o, 'server_us_per_line'):.2f} us = {med(o, 'cpu_ratio'):.3f}x")
+o = "open-250k-spin"
+print(f"    with --spin-us 100: {med(o, 'lines_per_s'):.0f} lines/s, send lag p50 {med(o, 'send_lag_p50_us'):.1f} us, "
+      f"p99 {med(o, 'send_lag_p99_us'):.1f} us; CPU busy: rot13-load {100 * med(o, 'load_busy'):.0f} %, "
+      f"server {100 * med(o, 'server_busy'):.0f} %")
+for f, how in (("floor-250k", "on its timeout"), ("floor-250k-spin", "spinning 100 us")):
+    if floors.get(f):
+        print(f"    the floor, same load, {how}: {fmed(f, 'lines_per_s'):.0f} lines/s, send lag p50 "
+              f"{fmed(f, 'lag_p50_us'):.1f} us, p99 {fmed(f, 'lag_p99_us'):.1f} us; CPU busy: client "
+              f"{100 * fmed(f, 'load_busy'):.0f} %, server {100 * fmed(f, 'server_busy'):.0f} %; CPU per line "
+              f"{fmed(f, 'client_us'):.2f} vs {fmed(f, 'server_us'):.2f} us")
 EOF
 echo
 echo "commands (the port is the one the fresh server announced):"
