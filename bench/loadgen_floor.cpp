@@ -15,11 +15,11 @@
 //   - DEFER_TASKRUN + SINGLE_ISSUER: completion work runs only when the loop asks for it;
 //   - closed loop: no timers, no histograms, no per-line clock reads;
 //   - open loop (--rate): no timer objects either. The wait for the next due line is the
-//     timeout of the same io_uring_enter() that waits for replies, one system call per
-//     wake-up; with --spin-us the last microseconds before a line are spent polling the
-//     ring instead of asleep. The due lines go out as one batch; since a batch leaves over
-//     the whole io_uring_enter() that submits it, each line's send lag is given both from
-//     just before that call (as rot13-load times its writes) and from just after it.
+//     timeout of the same io_uring_enter() that waits for replies; with --spin-us the last
+//     microseconds before a line are spent polling the ring instead of asleep. The lines
+//     due go out as one batch, in an io_uring_enter() of their own that does not wait;
+//     since a batch leaves over the whole call, each line's send lag is given both from
+//     just before it (as rot13-load times its writes) and from just after it.
 // Its user-space time is a few percent of the total; what remains is the kernel's TCP work
 // per line (send, loopback delivery, receive), which is the same work the server does per
 // line, and in the open loop the kernel's wake-up latency. bench/loadgen_targets.sh runs it
@@ -58,6 +58,7 @@
 #include "common/cli.hpp"
 #include "common/errors.hpp"
 #include "common/fd.hpp"
+#include "loadgen/histogram.hpp"
 #include "loadgen/platform.hpp"
 
 namespace {
@@ -292,8 +293,9 @@ std::int64_t ns_since(steady::time_point t0) {
 struct tally {
     std::uint64_t requests = 0;  // replies received whole, and checked
     std::uint64_t sent = 0;      // open loop: lines sent
-    std::vector<std::int64_t> send_lags;        // from just before the call that sent the line
-    std::vector<std::int64_t> send_lags_after;  // from just after it returned
+    // rot13-load's own histogram, so that the percentiles mean what its send_lag_ns does.
+    loadgen::histogram send_lag;        // from just before the call that sent the line
+    loadgen::histogram send_lag_after;  // from just after it returned
 };
 
 // Closed loop, depth 1: the next line of a connection goes out as soon as its reply is in.
@@ -321,9 +323,6 @@ bool open_loop(ring_client& client, const config& cfg, std::int64_t duration_ns,
     const double gap_ns = 1e9 / cfg.rate;  // between consecutive lines, over all connections
     const auto spin_ns = static_cast<std::int64_t>(cfg.spin_us * 1e3);
     const auto due = [&](std::uint64_t line) { return static_cast<std::int64_t>(static_cast<double>(line) * gap_ns); };
-    const auto lines = static_cast<std::size_t>(cfg.rate * cfg.duration_s) + 1024;
-    t.send_lags.reserve(lines);
-    t.send_lags_after.reserve(lines);
     const auto count_reply = [&](int) { ++t.requests; };
     std::uint64_t next = 0;
     for (;;) {
@@ -332,13 +331,13 @@ bool open_loop(ring_client& client, const config& cfg, std::int64_t duration_ns,
         const std::uint64_t first = next;
         while (due(next) <= now && due(next) < duration_ns) {
             client.queue_send(static_cast<int>(next % static_cast<std::uint64_t>(client.connections())));
-            t.send_lags.push_back(now - due(next));
+            t.send_lag.record(now - due(next));
             ++next;
         }
         if (next > first) {
             client.submit_and_wait(0);  // makes the sends, and collects any replies, without sleeping
             now = ns_since(t0);
-            for (std::uint64_t line = first; line < next; ++line) t.send_lags_after.push_back(now - due(line));
+            for (std::uint64_t line = first; line < next; ++line) t.send_lag_after.record(now - due(line));
             t.sent = next;
             if (!client.reap(count_reply)) return false;
         }
@@ -346,13 +345,6 @@ bool open_loop(ring_client& client, const config& cfg, std::int64_t duration_ns,
         client.submit_and_wait(std::max<std::int64_t>(wait, 0));
         if (!client.reap(count_reply)) return false;
     }
-}
-
-std::int64_t percentile(std::vector<std::int64_t>& v, double q) {
-    if (v.empty()) return 0;
-    auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-    return v[k];
 }
 
 int run(const config& cfg) {
@@ -370,12 +362,10 @@ int run(const config& cfg) {
                 static_cast<unsigned long long>(client.submits()));
     if (cfg.rate > 0) {
         std::printf(", \"sent\": %llu", static_cast<unsigned long long>(t.sent));
-        for (auto [name, lags] : {std::pair{"send_lag_ns", &t.send_lags}, std::pair{"send_lag_after_ns", &t.send_lags_after}}) {
-            const std::int64_t p50 = percentile(*lags, 0.50), p99 = percentile(*lags, 0.99);
-            const std::int64_t max = lags->empty() ? 0 : *std::max_element(lags->begin(), lags->end());
-            std::printf(", \"%s\": {\"p50\": %lld, \"p99\": %lld, \"max\": %lld}", name, static_cast<long long>(p50),
-                        static_cast<long long>(p99), static_cast<long long>(max));
-        }
+        for (auto [name, h] : {std::pair{"send_lag_ns", &t.send_lag}, std::pair{"send_lag_after_ns", &t.send_lag_after}})
+            std::printf(", \"%s\": {\"p50\": %lld, \"p99\": %lld, \"max\": %lld}", name,
+                        static_cast<long long>(h->value_at_percentile(50)),
+                        static_cast<long long>(h->value_at_percentile(99)), static_cast<long long>(h->max()));
     }
     std::printf("}\n");
     return 0;
