@@ -29,14 +29,14 @@ protected:
         if (!HasFailure()) fs::remove_all(dir_);
     }
 
-    nlohmann::json run_knee(std::vector<std::string> fault_flags, double max_rate) {
+    nlohmann::json run_knee(std::vector<std::string> fault_flags, double max_rate, double p99_ms = 20) {
         std::vector<std::string> command{ROT13_FAULT_BINARY, "--port", "{port}"};
         command.insert(command.end(), fault_flags.begin(), fault_flags.end());
         nlohmann::json suite = {
             {"name", "knee"}, {"duration_s", 0.5}, {"warmup_s", 0.2}, {"repetitions", 1}, {"seed", 1},
             {"servers", {{{"name", "fault"}, {"command", command}}}},
             {"loads",
-             {{{"mode", "knee"}, {"connections", 10}, {"p99_ms", 20}, {"start_rate", 500}, {"max_rate", max_rate}}}}};
+             {{{"mode", "knee"}, {"connections", 10}, {"p99_ms", p99_ms}, {"start_rate", 500}, {"max_rate", max_rate}}}}};
         std::ofstream(dir_ / "suite.json") << suite.dump();
         auto result = rot13::test::run_bench(
             ROT13_BENCH_BINARY, {"run", (dir_ / "suite.json").string(), "--out", (dir_ / "out").string()}, dir_,
@@ -78,8 +78,11 @@ TEST_F(Knee, FindsTheKneeOfAServerOfKnownCapacity) {
 
 TEST_F(Knee, AServerThatKeepsUpReachesMaxRate) {
     // Without the cost the same server answers 8,000 lines/s easily: the search doubles up
-    // to max_rate, which passes, so there is no upper bound.
-    nlohmann::json run = run_knee({}, 8000);
+    // to max_rate, which passes, so there is no upper bound. Its p99 is well under a
+    // millisecond, but a 2-vCPU VM pauses for 20 ms now and then, and in a probe of 0.5 s
+    // one such pause breaks a 20 ms p99 (seen once in a clean-clone CI run): the target here
+    // is 100 ms, which only a server that falls behind can miss.
+    nlohmann::json run = run_knee({}, 8000, 100);
     ASSERT_EQ(run["status"], "ok") << run["reason"];
     EXPECT_EQ(run["knee"]["rate"], 8000);
     EXPECT_TRUE(run["knee"]["upper"].is_null());
